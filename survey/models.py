@@ -1,0 +1,414 @@
+"""The platform's data model: agencies, instruments, waves, invitations, responses, complaints, staff.
+
+Anonymity is built into the shape of these tables: a ``Response`` has no column that points at an
+``Invitation``, keeps a date but never a time, and its id is random, so row ids do not reveal the
+order of submission. On SQLite the response tables are ``WITHOUT ROWID`` for the same reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import secrets
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def random_id() -> str:
+    """A random, non-sequential primary key (128 bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as strings (native_enum=False) so that adding a value is a plain migration.
+    return Enum(cls, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    SURVEY_MANAGER = "survey_manager"
+    ANALYST = "analyst"
+    INVESTIGATOR = "investigator"
+
+
+class WaveMode(enum.StrEnum):
+    INVITATION = "invitation"
+    OPEN_LINK = "open_link"
+
+
+class Channel(enum.StrEnum):
+    WEB = "web"
+    PAPER = "paper"
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+    MAIL = "mail"
+    THIRD_PARTY = "third_party"
+
+
+class InvitationStatus(enum.StrEnum):
+    SENT = "sent"
+    UNDELIVERABLE = "undeliverable"
+
+
+class ComplaintStatus(enum.StrEnum):
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    UNDER_REVIEW = "under_review"
+    CLOSED = "closed"
+
+
+class Disposition(enum.StrEnum):
+    SUSTAINED = "sustained"
+    NOT_SUSTAINED = "not_sustained"
+    EXONERATED = "exonerated"
+    UNFOUNDED = "unfounded"
+    POLICY_FAILURE = "policy_failure"
+    INFORMAL = "resolved_informally"
+    WITHDRAWN = "withdrawn"
+    REFERRED = "referred"
+
+
+class Agency(Base):
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(200))
+    default_language: Mapped[str] = mapped_column(String(16), default="en")
+    # Contact ways printed on the complaint policy page; free-form per agency.
+    phone: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(Text)
+    acknowledge_days: Mapped[int] = mapped_column(Integer, default=7)
+    close_days: Mapped[int] = mapped_column(Integer, default=90)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    waves: Mapped[list[Wave]] = relationship(back_populates="agency")
+
+
+class Instrument(Base):
+    """A questionnaire family (e.g. ``core-trust``); its wording lives in versions."""
+
+    __tablename__ = "instrument"
+    __table_args__ = (UniqueConstraint("agency_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+
+    versions: Mapped[list[InstrumentVersion]] = relationship(
+        back_populates="instrument", order_by="InstrumentVersion.version"
+    )
+
+
+class InstrumentVersion(Base):
+    """One immutable version of an instrument, stored as its validated definition.
+
+    Once a wave uses a version its ``content_hash`` may not change: a new wording needs a new
+    version (and, for a changed item, a new item key).
+    """
+
+    __tablename__ = "instrument_version"
+    __table_args__ = (UniqueConstraint("instrument_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instrument.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_file: Mapped[str] = mapped_column(String(300))
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    instrument: Mapped[Instrument] = relationship(back_populates="versions")
+    waves: Mapped[list[Wave]] = relationship(back_populates="instrument_version")
+
+    def language_status(self) -> dict[str, str]:
+        return {code: meta["status"] for code, meta in self.definition["languages"].items()}
+
+
+class Wave(Base):
+    """One fielding of an instrument version, e.g. the first quarter of 2026."""
+
+    __tablename__ = "wave"
+    __table_args__ = (UniqueConstraint("agency_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    instrument_version_id: Mapped[int] = mapped_column(ForeignKey("instrument_version.id"))
+    slug: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    opens_on: Mapped[dt.date] = mapped_column(Date)
+    closes_on: Mapped[dt.date] = mapped_column(Date)
+    closed_early_on: Mapped[dt.date | None] = mapped_column(Date)
+    mode: Mapped[WaveMode] = mapped_column(_enum(WaveMode, "wave_mode"))
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    # Draft translations that a survey manager accepted explicitly for this wave.
+    accepted_draft_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    agency: Mapped[Agency] = relationship(back_populates="waves")
+    instrument_version: Mapped[InstrumentVersion] = relationship(back_populates="waves")
+    strata: Mapped[list[WaveStratum]] = relationship(
+        back_populates="wave", cascade="all, delete-orphan", order_by="WaveStratum.name"
+    )
+
+    def last_day(self) -> dt.date:
+        return self.closed_early_on or self.closes_on
+
+    def is_open(self, on: dt.date | None = None) -> bool:
+        on = on or today()
+        return self.opens_on <= on <= self.last_day()
+
+    def status(self, on: dt.date | None = None) -> str:
+        on = on or today()
+        if on < self.opens_on:
+            return "scheduled"
+        if on > self.last_day():
+            return "closed"
+        return "open"
+
+
+class WaveStratum(Base):
+    """A sampling stratum of a wave (usually a police district) with its population size."""
+
+    __tablename__ = "wave_stratum"
+    __table_args__ = (UniqueConstraint("wave_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    population: Mapped[int | None] = mapped_column(Integer)
+
+    wave: Mapped[Wave] = relationship(back_populates="strata")
+
+
+class Invitation(Base):
+    """A mailed access code. Only a keyed hash of the code is kept; the response never points here."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    stratum: Mapped[str | None] = mapped_column(String(100))
+    selection_probability: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[InvitationStatus] = mapped_column(
+        _enum(InvitationStatus, "invitation_status"), default=InvitationStatus.SENT
+    )
+    batch: Mapped[str | None] = mapped_column(String(64))
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    # Dates only: enough for response rates and partials, too coarse to match a response's time.
+    started_on: Mapped[dt.date | None] = mapped_column(Date)
+    used_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Response(Base):
+    """A completed questionnaire: wave, stratum, language, channel and date; nothing else."""
+
+    __tablename__ = "response"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
+    stratum: Mapped[str | None] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    # The design weight's inverse, copied from the stratum's invitations; None for open links.
+    selection_probability: Mapped[float | None] = mapped_column(Float)
+    submitted_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+
+
+class Answer(Base):
+    """One answer to one item; a multi-select item has one row per chosen option (``ordinal``)."""
+
+    __tablename__ = "answer"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    response_id: Mapped[str] = mapped_column(
+        ForeignKey("response.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
+    code: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class SurveyDraft(Base):
+    """Answers kept between pages of an unfinished questionnaire; deleted when it is submitted.
+
+    It holds the invitation id only while the questionnaire is in progress; the submit
+    transaction deletes the draft in the same commit that stores the response.
+    """
+
+    __tablename__ = "survey_draft"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"), index=True)
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id", ondelete="CASCADE"))
+    stratum: Mapped[str | None] = mapped_column(String(100))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Coarse expiry (the hour), so the draft table holds no exact time of a resident's visit.
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class PopulationTarget(Base):
+    """A census margin used for weighting: the population count of one category of one variable."""
+
+    __tablename__ = "population_target"
+    __table_args__ = (UniqueConstraint("agency_id", "variable", "category", "stratum"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    variable: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(100))
+    stratum: Mapped[str | None] = mapped_column(String(100))
+    population: Mapped[float] = mapped_column(Float)
+    source: Mapped[str | None] = mapped_column(String(200))
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_user"
+    __table_args__ = (UniqueConstraint("email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped by "sign out everywhere": sessions carrying an older value are refused.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def has_role(self, *roles: Role | str) -> bool:
+        return any(str(role) in self.roles for role in roles)
+
+
+class Complaint(Base):
+    """A resident's complaint. What the resident wrote is encrypted at rest (the ``*_enc`` columns)."""
+
+    __tablename__ = "complaint"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    # A short reference staff can say on the phone; not secret, not the receipt.
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[ComplaintStatus] = mapped_column(
+        _enum(ComplaintStatus, "complaint_status"), default=ComplaintStatus.RECEIVED
+    )
+    disposition: Mapped[Disposition | None] = mapped_column(_enum(Disposition, "disposition"))
+    language: Mapped[str] = mapped_column(String(16))
+    on_behalf: Mapped[bool] = mapped_column(Boolean, default=False)
+    wants_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    incident_date: Mapped[dt.date | None] = mapped_column(Date)
+    district: Mapped[str | None] = mapped_column(String(100))
+    narrative_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    location_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    officers_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    witnesses_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    contact_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    contact_erased_on: Mapped[dt.date | None] = mapped_column(Date)
+    received_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    acknowledged_on: Mapped[dt.date | None] = mapped_column(Date)
+    review_started_on: Mapped[dt.date | None] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    messages: Mapped[list[ComplaintMessage]] = relationship(
+        back_populates="complaint", cascade="all, delete-orphan", order_by="ComplaintMessage.seq"
+    )
+    assigned_to: Mapped[StaffUser | None] = relationship(foreign_keys=[assigned_to_id])
+
+
+class ComplaintMessage(Base):
+    """A message on a complaint: resident to staff, staff to resident, or an internal staff note."""
+
+    __tablename__ = "complaint_message"
+    __table_args__ = (UniqueConstraint("complaint_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[str] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(16))  # "resident", "staff", "note"
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    body_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    read_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="messages")
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of staff actions (every view or change of a complaint).
+
+    ``hash`` = SHA-256 over the previous row's hash and this row's canonical JSON, so an edited,
+    inserted or deleted row breaks the chain from that point on.
+    """
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ThrottleBucket(Base):
+    """Counts of attempts per keyed-hash key per short window, shared by every app process.
+
+    Keys are HMACs of (purpose, client hint) that rotate with the window; no IP address is stored.
+    """
+
+    __tablename__ = "throttle_bucket"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
