@@ -1,0 +1,19 @@
+"""gunicorn settings shipped with the platform: never log a client address or a query string."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("SURVEY_BIND", "127.0.0.1:5000")
+workers = int(os.environ.get("SURVEY_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
+threads = int(os.environ.get("SURVEY_THREADS", "4"))
+timeout = 30
+graceful_timeout = 20
+# No access log by default: a log line for "POST /survey/submit" is itself the exact time of a
+# resident's answer once a log collector stamps it. If one is needed for debugging, set
+# SURVEY_ACCESS_LOG=- and it records only method, path without query string, status, size and
+# duration: never %(h)s (address), %(a)s (user agent), %(r)s/%(q)s (query string) or %(t)s.
+accesslog = os.environ.get("SURVEY_ACCESS_LOG") or None
+access_log_format = '%(m)s %(U)s %(s)s %(B)s %(M)sms'
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("SURVEY_FORWARDED_ALLOW_IPS", "127.0.0.1")
+limit_request_line = 8190

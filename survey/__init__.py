@@ -1,0 +1,87 @@
+"""The community trust survey platform: a Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+from flask_babel import Babel, format_date, format_decimal, format_number, format_percent
+from flask_wtf.csrf import CSRFProtect
+from jinja2 import StrictUndefined
+
+from . import security
+from .config import from_environment
+from .db import db
+from .i18n import direction, html_lang, select_locale
+
+babel = Babel()
+csrf = CSRFProtect()
+
+
+class _ScrubClientAddress(logging.Filter):
+    """Drop the client address and query string from the development server's access log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "werkzeug" and isinstance(record.args, tuple) and len(record.args) == 3:
+            # werkzeug logs '%s - - [%s] %s' % (address, time, request line ...)
+            request_line = str(record.args[2])
+            method, _, rest = request_line.partition(" ")
+            path = rest.split("?", 1)[0]
+            record.msg = "%s"
+            record.args = (f"{method} {path.split(' ', 1)[0]}",)
+        return True
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(from_environment(Path(app.instance_path), provided=config or {}))
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    if app.config["TESTING"]:
+        app.jinja_env.undefined = StrictUndefined
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.globals.update(
+        html_lang=html_lang,
+        direction=direction,
+        format_date=format_date,
+        format_number=format_number,
+        format_decimal=format_decimal,
+        format_percent=format_percent,
+    )
+
+    db.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    security.init_app(app)
+    logging.getLogger("werkzeug").addFilter(_ScrubClientAddress())
+
+    from . import errors, context
+
+    errors.init_app(app)
+    context.init_app(app)
+
+    from .complaints.routes import bp as complaints_bp
+    from .public.routes import bp as public_bp
+    from .respond.routes import bp as respond_bp
+    from .staff.routes import bp as staff_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(respond_bp, url_prefix="/survey")
+    app.register_blueprint(complaints_bp, url_prefix="/complaints")
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+
+    from .cli import register
+
+    register(app)
+
+    @app.before_request
+    def _reset_request_state() -> None:
+        g.pop("agency", None)
+
+    return app

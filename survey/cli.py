@@ -1,0 +1,132 @@
+"""Flask commands: database, instruments, demo data, staff accounts and the audit log."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from . import migrate
+from .db import db
+
+db_cli = AppGroup("db", help="Create and migrate the database (Alembic).")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    migrate.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"Database is at {revision}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Undo migrations down to REVISION ('base' removes every table)."""
+    migrate.downgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"Database is at {revision}.")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Write a new migration by comparing the models with the database (review it before committing)."""
+    from alembic import command
+
+    command.revision(migrate.alembic_config(current_app.config["DATABASE_URL"]), message=message, autogenerate=True)
+
+
+instruments_cli = AppGroup("instruments", help="Load and list questionnaires from instruments/.")
+
+
+@instruments_cli.command("load")
+@click.option("--agency", "agency_slug", default=None, help="Agency slug (default: the only one).")
+def instruments_load(agency_slug: str | None) -> None:
+    """Validate every instruments/*.toml and store new versions; a used version may not change."""
+    from .context import current_agency
+    from .instrument_store import sync_instruments
+
+    if agency_slug:
+        current_app.config["AGENCY"] = agency_slug
+    for line in sync_instruments(current_agency(), current_app.config["INSTRUMENTS_DIR"]):
+        click.echo(line)
+    db.session.commit()
+
+
+@instruments_cli.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def instruments_check(paths: tuple[str, ...]) -> None:
+    """Validate instrument files without touching the database (exit 1 on the first error)."""
+    from .instruments import InstrumentError, load_dir, load_file
+
+    try:
+        found = [load_file(p) for p in paths] if paths else load_dir(current_app.config["INSTRUMENTS_DIR"])
+    except InstrumentError as exc:
+        raise click.ClickException(str(exc)) from None
+    for inst in found:
+        click.echo(f"{inst.path}: {inst.key} v{inst.version}, {len(inst.items)} items, languages "
+                   + ", ".join(f"{k} ({v['status']})" for k, v in inst.languages.items()))
+
+
+@click.command("demo")
+@click.option("--seed", default=20261125, show_default=True, help="Random seed (the demo is deterministic).")
+@click.option("--per-wave", default=2500, show_default=True, help="Simulated responses per past wave.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when an agency already exists (for `make run`).")
+def demo_command(seed: int, per_wave: int, if_empty: bool) -> None:
+    """Load a demo agency: instrument, four past waves, an open wave with codes, staff, complaints."""
+    from .demo import load_demo
+    from .models import Agency
+
+    if if_empty and db.session.scalars(select(Agency).limit(1)).first() is not None:
+        click.echo("The demo is already loaded (delete instance/survey.sqlite3 to start again).")
+        return
+    load_demo(seed=seed, per_wave=per_wave, echo=click.echo)
+
+
+staff_cli = AppGroup("staff", help="Staff accounts.")
+
+
+@staff_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["admin", "survey_manager", "analyst", "investigator"]))
+@click.password_option()
+def staff_create(email: str, name: str, roles: tuple[str, ...], password: str) -> None:
+    """Create a staff account (the first admin is made this way)."""
+    from .context import current_agency
+    from .models import StaffUser
+    from .staff.auth import hash_password
+
+    if len(password) < 12:
+        raise click.ClickException("Use a password of at least 12 characters.")
+    email = email.strip().lower()
+    if db.session.scalars(select(StaffUser).where(StaffUser.email == email)).first():
+        raise click.ClickException(f"A staff account for {email} already exists.")
+    db.session.add(StaffUser(agency_id=current_agency().id, email=email, name=name,
+                             password_hash=hash_password(password), roles=sorted(set(roles))))
+    db.session.commit()
+    click.echo(f"Created {email} with roles {', '.join(sorted(set(roles)))}.")
+
+
+audit_cli = AppGroup("audit", help="The hash-chained audit log.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check every link of the audit chain; name the first broken one (exit 1)."""
+    from .audit import verify
+
+    result = verify(db.session)
+    if not result.ok:
+        raise click.ClickException(
+            f"Audit chain broken at event {result.broken_id}: {result.reason} ({result.checked} events before it are intact)."
+        )
+    click.echo(f"Audit chain intact: {result.checked} events.")
+
+
+def register(app: Flask) -> None:
+    for command in (db_cli, instruments_cli, demo_command, staff_cli, audit_cli):
+        app.cli.add_command(command)

@@ -1,0 +1,1 @@
+"""Anonymous complaints: the policy, the form, receipts and follow-up, and the investigators' side."""

@@ -1,0 +1,68 @@
+"""What every page needs: the current agency, the language and direction, and the switcher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from flask_babel import get_locale
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from .db import db
+from .i18n import KNOWN, direction, html_lang, offered
+from .models import Agency
+
+
+class NoAgency(RuntimeError):
+    """The database has no agency yet: run `flask --app wsgi demo` or create one."""
+
+
+def current_agency() -> Agency:
+    """The agency this deployment serves (SURVEY_AGENCY names it when there are several)."""
+    if "agency" not in g:
+        slug = current_app.config.get("AGENCY")
+        query = select(Agency).order_by(Agency.id).limit(1)
+        if slug:
+            query = select(Agency).where(Agency.slug == slug)
+        agency = db.session.scalars(query).first()
+        if agency is None:
+            raise NoAgency("No agency is set up yet: run `flask --app wsgi demo` or `flask --app wsgi init-agency`.")
+        g.agency = agency
+    return g.agency
+
+
+def fill(text: str) -> str:
+    """Fill the instrument placeholders {agency} and {city} from the agency's settings."""
+    agency = current_agency()
+    return text.replace("{agency}", agency.name).replace("{city}", agency.city)
+
+
+def locale_code() -> str:
+    locale = get_locale()
+    if locale is None:
+        return current_app.config["DEFAULT_LANGUAGE"]
+    tag = str(locale)
+    return tag if tag in KNOWN else tag.split("_")[0]
+
+
+def _template_context() -> dict[str, Any]:
+    code = locale_code()
+    try:
+        agency = current_agency()
+    except (NoAgency, SQLAlchemyError):
+        # Error pages must render even when the database is down.
+        db.session.rollback()
+        agency = None
+    return {
+        "lang": code,
+        "lang_tag": html_lang(code),
+        "text_dir": direction(code),
+        "languages": offered(),
+        "agency": agency,
+        "current_path": request.full_path.rstrip("?") if request else "/",
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_template_context)

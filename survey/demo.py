@@ -1,0 +1,420 @@
+"""A deterministic demo: one agency, the core instrument, four past quarterly waves, an open wave.
+
+The simulated residents' trust depends on their district and group and drifts from wave to wave
+(the East district improves, the South district slips), so that the comparison pages have a real
+signal to show. Response propensity differs by age and tenure, so that weighting matters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import insert, select
+
+from . import crypto
+from .db import db
+from .instrument_store import instrument_for_wave, sync_instruments
+from .instruments import PREFER_NOT_TO_SAY, InstrumentDef
+from .models import (
+    Agency,
+    Answer,
+    Channel,
+    Complaint,
+    ComplaintMessage,
+    ComplaintStatus,
+    Disposition,
+    Instrument,
+    InstrumentVersion,
+    Invitation,
+    InvitationStatus,
+    PopulationTarget,
+    Response,
+    Role,
+    StaffUser,
+    Wave,
+    WaveMode,
+    WaveStratum,
+    random_id,
+    today,
+)
+from .security import generate_code, keyed_hash, normalize_code
+from .staff.auth import hash_password
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed for the demo; never used outside it
+INVITATION_BITS = 72
+
+DISTRICTS = {"Central": 18000, "East": 26000, "North": 31000, "South": 24000, "West": 21000}
+# How each district's residents feel (points on the 0-10 latent scale) and how that drifts per wave.
+DISTRICT_LEVEL = {"Central": 0.3, "East": -0.6, "North": 0.6, "South": -0.2, "West": 0.1}
+DISTRICT_DRIFT = {"Central": 0.05, "East": 0.30, "North": 0.0, "South": -0.20, "West": 0.10}
+
+AGE_SHARE = [0.13, 0.20, 0.18, 0.17, 0.16, 0.16]  # codes 1..6
+AGE_RESPONSE = [0.45, 0.6, 0.8, 1.0, 1.2, 1.4]  # relative response propensity
+SEX_SHARE = [0.51, 0.49]
+RACE_GROUPS = ["hispanic", "white", "black", "asian", "other"]
+RACE_SHARE = [0.28, 0.38, 0.20, 0.09, 0.05]
+RACE_LEVEL = [-0.2, 0.5, -1.1, 0.2, -0.3]
+RACE_OPTION = {"hispanic": [4], "white": [7], "black": [3], "asian": [2], "other": [1, 5, 6, 8]}
+TENURE_SHARE = [0.55, 0.42, 0.03]
+TENURE_RESPONSE = [1.3, 0.7, 0.8]
+EDU_SHARE = [0.11, 0.25, 0.29, 0.22, 0.13]
+HOME_LANG_SHARE = [0.70, 0.24, 0.06]
+
+COMPLAINT_STORIES = [
+    "The officer shouted at me and would not tell me why I was stopped.",
+    "My car was searched and nobody explained why. Things were left broken.",
+    "I called for help about a break-in and nobody came for three hours.",
+    "The officer used a slur when talking to my son.",
+    "They grabbed my arm hard while I was walking away. I was not arrested.",
+    "I was stopped three times this month on the same street.",
+]
+
+
+@dataclass
+class DemoResult:
+    agency: Agency
+    open_wave: Wave
+    codes: list[str]
+
+
+def _quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _shift_quarter(start: dt.date, quarters: int) -> dt.date:
+    month = start.month - 1 + 3 * quarters
+    return dt.date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def _wave_slug(start: dt.date) -> str:
+    return f"{start.year}-q{(start.month - 1) // 3 + 1}"
+
+
+def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], None] = print) -> DemoResult:
+    session = db.session
+    rng = np.random.default_rng(seed)
+    agency = Agency(
+        slug="riverton",
+        name="Riverton Police Department",
+        city="Riverton",
+        default_language="en",
+        phone="555-0100",
+        address="100 Main Street, Riverton",
+    )
+    session.add(agency)
+    session.flush()
+    for line in sync_instruments(agency, current_app.config["INSTRUMENTS_DIR"]):
+        echo(line)
+    version = session.scalars(
+        select(InstrumentVersion)
+        .join(Instrument)
+        .where(Instrument.agency_id == agency.id, Instrument.key == "core-trust")
+        .order_by(InstrumentVersion.version.desc())
+    ).first()
+    if version is None:
+        raise RuntimeError("The core-trust instrument was not found in instruments/.")
+
+    staff = {}
+    for email, name, roles in (
+        ("admin@riverton.example", "Alex Admin", [Role.ADMIN]),
+        ("manager@riverton.example", "Sam Survey", [Role.SURVEY_MANAGER]),
+        ("analyst@riverton.example", "Ana Analyst", [Role.ANALYST]),
+        ("investigator@riverton.example", "Ivy Investigator", [Role.INVESTIGATOR]),
+    ):
+        user = StaffUser(
+            agency_id=agency.id,
+            email=email,
+            name=name,
+            password_hash=hash_password(DEMO_PASSWORD),
+            roles=[str(r) for r in roles],
+        )
+        session.add(user)
+        staff[roles[0]] = user
+    session.flush()
+
+    _population_targets(agency)
+
+    current_start = _quarter_start(today())
+    waves: list[Wave] = []
+    for back in (4, 3, 2, 1, 0):
+        start = _shift_quarter(current_start, -back)
+        opens = start + dt.timedelta(days=7)
+        closes = _shift_quarter(start, 1) - dt.timedelta(days=14)
+        if back == 0:
+            opens = min(opens, today() - dt.timedelta(days=3))
+            closes = max(closes, today() + dt.timedelta(days=21))
+        wave = Wave(
+            agency_id=agency.id,
+            instrument_version_id=version.id,
+            slug=_wave_slug(start),
+            title=f"Community survey {start.year} Q{(start.month - 1) // 3 + 1}",
+            opens_on=opens,
+            closes_on=closes,
+            mode=WaveMode.INVITATION,
+            languages=["en", "es"],
+            accepted_draft_languages=["es"],
+            published=back > 0,
+            strata=[WaveStratum(name=name, population=pop) for name, pop in DISTRICTS.items()],
+        )
+        session.add(wave)
+        waves.append(wave)
+    session.flush()
+
+    inst = instrument_for_wave(waves[0])
+    for order, wave in enumerate(waves):
+        n = per_wave if order < 4 else max(per_wave // 20, 20)
+        _simulate_wave(rng, wave, inst, order, n, closed=order < 4)
+        echo(f"{wave.slug}: {n} simulated responses")
+
+    codes = _open_wave_codes(waves[-1], 5)
+    _complaints(rng, agency, staff[Role.INVESTIGATOR])
+    session.commit()
+
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    echo("")
+    echo(f"Demo agency loaded: {agency.name}.")
+    echo(f"Staff sign-in: {base}/staff/sign-in  (password for every demo account: {DEMO_PASSWORD})")
+    for role, user in staff.items():
+        echo(f"  {user.email:32} {role}")
+    echo("")
+    echo(f"Access codes for the open wave {waves[-1].slug} (each works once, at {base}/survey/):")
+    for code in codes:
+        echo(code)
+    return DemoResult(agency, waves[-1], codes)
+
+
+def _population_targets(agency: Agency) -> None:
+    total = sum(DISTRICTS.values())
+    rows: list[tuple[str, str, float]] = []
+    rows += [("district", name, float(pop)) for name, pop in DISTRICTS.items()]
+    rows += [("age_band", str(code), total * share) for code, share in enumerate(AGE_SHARE, start=1)]
+    rows += [("sex", str(code), total * share) for code, share in enumerate(SEX_SHARE, start=1)]
+    rows += [("race_eth", group, total * share) for group, share in zip(RACE_GROUPS, RACE_SHARE, strict=True)]
+    rows += [("tenure", str(code), total * share) for code, share in enumerate(TENURE_SHARE, start=1)]
+    rows += [("education", str(code), total * share) for code, share in enumerate(EDU_SHARE, start=1)]
+    rows += [("home_language", str(code), total * share) for code, share in enumerate(HOME_LANG_SHARE, start=1)]
+    for variable, category, population in rows:
+        db.session.add(
+            PopulationTarget(
+                agency_id=agency.id,
+                variable=variable,
+                category=category,
+                stratum=None,
+                population=round(population),
+                source="Demo figures shaped like ACS 5-year tables",
+            )
+        )
+    db.session.flush()
+
+
+def _to_scale(latent: np.ndarray, rng: np.random.Generator, noise: float = 1.2) -> np.ndarray:
+    return np.clip(np.rint(latent + rng.normal(0, noise, latent.shape)), 0, 10).astype(int)
+
+
+def _to_choice(latent: np.ndarray, k: int, rng: np.random.Generator, favourable_first: bool) -> np.ndarray:
+    """Map a 0-10 latent to k ordered codes; code 1 is the most favourable when favourable_first."""
+    cut = np.clip((latent + rng.normal(0, 1.0, latent.shape)) / 10.0, 0, 0.9999)
+    level = (cut * k).astype(int) + 1  # 1 = least favourable
+    return k + 1 - level if favourable_first else level
+
+
+def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, order: int, n: int, closed: bool) -> None:
+    session = db.session
+    districts = list(DISTRICTS)
+    # Stratified sample: invitations proportional to population; response rate about 30%.
+    total_pop = sum(DISTRICTS.values())
+    invited_per = {d: int(round(n / 0.3 * DISTRICTS[d] / total_pop)) for d in districts}
+    # Respondents per district follow the invitations, varied a little.
+    resp_district = rng.choice(districts, size=n, p=[invited_per[d] / sum(invited_per.values()) for d in districts])
+
+    age = rng.choice(6, size=n, p=np.array(AGE_SHARE) * AGE_RESPONSE / np.dot(AGE_SHARE, AGE_RESPONSE)) + 1
+    sex = rng.choice(2, size=n, p=SEX_SHARE) + 1
+    race = rng.choice(len(RACE_GROUPS), size=n, p=RACE_SHARE)
+    tenure = rng.choice(3, size=n, p=np.array(TENURE_SHARE) * TENURE_RESPONSE / np.dot(TENURE_SHARE, TENURE_RESPONSE)) + 1
+    edu = rng.choice(5, size=n, p=EDU_SHARE) + 1
+    home = rng.choice(3, size=n, p=HOME_LANG_SHARE) + 1
+
+    level = (
+        5.4
+        + np.array([DISTRICT_LEVEL[d] + DISTRICT_DRIFT[d] * order for d in resp_district])
+        + np.array(RACE_LEVEL)[race]
+        + 0.25 * (age - 3.5)
+        + 0.3 * (tenure == 1)
+        + rng.normal(0, 1.5, n)
+    )
+    contact = rng.random(n) < 0.32
+    contact_kind = rng.choice(8, size=n) + 1
+
+    codes: dict[str, np.ndarray] = {
+        "safety_feel": _to_scale(level + 0.8, rng),
+        "safety_community": _to_choice(level + 0.5, 4, rng, favourable_first=True),
+        "trust_agency": _to_scale(level, rng),
+        "job_rating": _to_choice(level, 5, rng, favourable_first=True),
+        "pj_respect": _to_scale(level + 0.4, rng),
+        "pj_listen": _to_scale(level - 0.3, rng),
+        "pj_fair": _to_choice(level, 4, rng, favourable_first=False),
+        "pj_explain": _to_choice(level - 0.5, 4, rng, favourable_first=False),
+        "equal_treatment": _to_choice(level - 0.4, 4, rng, favourable_first=True),
+        "right_force": _to_choice(level, 4, rng, favourable_first=True),
+        "accountable": _to_choice(level - 0.8, 4, rng, favourable_first=True),
+        "eff_prevent": _to_scale(level - 0.2, rng),
+        "eff_response": _to_scale(level + 0.2, rng),
+        "duty_back": _to_scale(level * 0.6 + 2.5, rng, noise=2.0),
+        "moral_align": _to_choice(level, 5, rng, favourable_first=True),
+        "complaint_aware": np.where(rng.random(n) < 0.45, 1, np.where(rng.random(n) < 0.7, 2, 8)),
+        "age_band": age,
+        "sex": sex,
+        "tenure": tenure,
+        "education": edu,
+        "home_language": home,
+        "contact_respect": np.where(level + rng.normal(0, 2, n) > 4.5, 1, 2),
+        "contact_proper": np.where(level + rng.normal(0, 2, n) > 4.0, 1, 2),
+        "contact_satisfied": _to_choice(level, 4, rng, favourable_first=True),
+    }
+    # "No one ever asks them" for some pj_explain answers; item nonresponse everywhere.
+    codes["pj_explain"] = np.where(rng.random(n) < 0.06, -8, codes["pj_explain"])
+    skip = {key: rng.random(n) < (0.09 if inst.items[key].weighting else 0.03) for key in codes}
+
+    first_day, last_day = wave.opens_on, min(wave.closes_on, today())
+    span = max((last_day - first_day).days, 0)
+    day_offsets = np.minimum(rng.exponential(span / 3 + 1, n).astype(int), span)
+    languages = np.where(rng.random(n) < 0.18, "es", "en")
+    channel_draw = rng.random(n)
+    channels = np.where(channel_draw < 0.86, Channel.WEB.value, np.where(channel_draw < 0.97, Channel.PAPER.value, Channel.PHONE.value))
+
+    response_rows = []
+    answer_rows = []
+    for i in range(n):
+        rid = random_id()
+        district = str(resp_district[i])
+        response_rows.append(
+            {
+                "id": rid,
+                "wave_id": wave.id,
+                "stratum": district,
+                "language": str(languages[i]),
+                "channel": str(channels[i]),
+                "selection_probability": invited_per[district] / DISTRICTS[district],
+                "submitted_on": first_day + dt.timedelta(days=int(day_offsets[i])),
+            }
+        )
+        for key, values in codes.items():
+            item = inst.items[key]
+            if item.show_if and not contact[i]:
+                continue
+            if skip[key][i]:
+                continue
+            code = int(values[i])
+            if rng.random() < 0.015:
+                code = PREFER_NOT_TO_SAY
+            answer_rows.append({"response_id": rid, "item_key": key, "ordinal": 0, "code": code, "text": None})
+        if contact[i]:
+            answer_rows.append({"response_id": rid, "item_key": "contact_any", "ordinal": 0, "code": int(contact_kind[i]), "text": None})
+        else:
+            answer_rows.append({"response_id": rid, "item_key": "contact_any", "ordinal": 0, "code": 9, "text": None})
+        if not skip["age_band"][i]:  # the same residents tend to skip every "about you" question
+            options = RACE_OPTION[RACE_GROUPS[race[i]]]
+            option = options[int(rng.integers(0, len(options)))]
+            answer_rows.append({"response_id": rid, "item_key": "race_eth", "ordinal": 0, "code": option, "text": None})
+        if rng.random() < 0.15:
+            issue = rng.choice(["Speeding cars", "Break-ins", "Drug dealing near the park", "Noise at night", "Response times"])
+            answer_rows.append({"response_id": rid, "item_key": "top_issue", "ordinal": 0, "code": None, "text": str(issue)})
+    session.execute(insert(Response), response_rows)
+    session.execute(insert(Answer), answer_rows)
+
+    # Invitations: the used ones carry the date only; some letters came back undeliverable.
+    invitation_rows = []
+    for district in districts:
+        used = int((resp_district == district).sum())
+        for j in range(invited_per[district]):
+            status = InvitationStatus.UNDELIVERABLE.value if j >= invited_per[district] - max(1, invited_per[district] // 40) else InvitationStatus.SENT.value
+            was_used = j < used
+            invitation_rows.append(
+                {
+                    "wave_id": wave.id,
+                    "code_hash": keyed_hash("invitation", random_id()),
+                    "stratum": district,
+                    "selection_probability": invited_per[district] / DISTRICTS[district],
+                    "status": status if not was_used else InvitationStatus.SENT.value,
+                    "batch": f"{wave.slug}-mailing",
+                    "created_on": wave.opens_on - dt.timedelta(days=5),
+                    "started_on": wave.opens_on if was_used or j % 25 == 0 else None,
+                    "used_on": wave.opens_on if was_used else None,
+                }
+            )
+    session.execute(insert(Invitation), invitation_rows)
+    session.flush()
+
+
+def _open_wave_codes(wave: Wave, count: int) -> list[str]:
+    codes = []
+    for _ in range(count):
+        code = generate_code(INVITATION_BITS)
+        db.session.add(
+            Invitation(
+                wave_id=wave.id,
+                code_hash=keyed_hash("invitation", normalize_code(code)),
+                stratum="North",
+                selection_probability=0.01,
+                batch="demo-printed",
+            )
+        )
+        codes.append(code)
+    db.session.flush()
+    return codes
+
+
+def _complaints(rng: np.random.Generator, agency: Agency, investigator: StaffUser) -> None:
+    categories = ["force", "discourtesy", "bias", "wrongful_stop", "search", "failure_to_act", "property", "other"]
+    channels = [Channel.WEB, Channel.WEB, Channel.WEB, Channel.PHONE, Channel.IN_PERSON, Channel.MAIL, Channel.THIRD_PARTY]
+    dispositions = list(Disposition)
+    start = today() - dt.timedelta(days=400)
+    for n in range(60):
+        received = start + dt.timedelta(days=int(rng.integers(0, 395)))
+        age = (today() - received).days
+        status = ComplaintStatus.RECEIVED
+        acknowledged = review = closed = None
+        disposition = None
+        if age > 3 or rng.random() < 0.5:
+            status, acknowledged = ComplaintStatus.ACKNOWLEDGED, received + dt.timedelta(days=int(rng.integers(0, 10)))
+        if age > 20 and rng.random() < 0.9:
+            status, review = ComplaintStatus.UNDER_REVIEW, (acknowledged or received) + dt.timedelta(days=int(rng.integers(1, 10)))
+        if age > 60 and rng.random() < 0.85:
+            status = ComplaintStatus.CLOSED
+            closed = (review or received) + dt.timedelta(days=int(rng.integers(20, 110)))
+            closed = min(closed, today())
+            disposition = dispositions[int(rng.integers(0, len(dispositions)))]
+        receipt = generate_code(90)
+        complaint = Complaint(
+            agency_id=agency.id,
+            reference=f"C-{received.year}-{n + 1:04d}",
+            receipt_hash=keyed_hash("receipt", normalize_code(receipt)),
+            channel=channels[int(rng.integers(0, len(channels)))],
+            categories=sorted({categories[int(rng.integers(0, len(categories)))] for _ in range(int(rng.integers(1, 3)))}),
+            status=status,
+            disposition=disposition,
+            language="es" if rng.random() < 0.2 else "en",
+            district=list(DISTRICTS)[int(rng.integers(0, len(DISTRICTS)))],
+            narrative_enc=crypto.encrypt(COMPLAINT_STORIES[n % len(COMPLAINT_STORIES)]),
+            received_on=received,
+            acknowledged_on=acknowledged,
+            review_started_on=review,
+            closed_on=closed,
+            assigned_to_id=investigator.id if status != ComplaintStatus.RECEIVED else None,
+        )
+        if acknowledged:
+            complaint.messages.append(
+                ComplaintMessage(
+                    seq=1,
+                    author="staff",
+                    staff_user_id=investigator.id,
+                    body_enc=crypto.encrypt("Thank you. We have received your complaint and an investigator is assigned."),
+                    created_on=acknowledged,
+                )
+            )
+        db.session.add(complaint)
+    db.session.flush()

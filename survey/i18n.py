@@ -1,0 +1,63 @@
+"""Languages: the list we know, how a visitor's language is chosen, and which are right-to-left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, request, session
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    native: str  # the language's name in itself, for the switcher
+    english: str
+    rtl: bool = False
+
+
+#: Every language the platform knows how to present; SURVEY_LANGUAGES picks those offered.
+KNOWN: dict[str, Language] = {
+    lang.code: lang
+    for lang in (
+        Language("en", "English", "English"),
+        Language("es", "Español", "Spanish"),
+        Language("zh_Hans", "简体中文", "Chinese (Simplified)"),
+        Language("zh_Hant", "繁體中文", "Chinese (Traditional)"),
+        Language("tl", "Tagalog", "Tagalog"),
+        Language("vi", "Tiếng Việt", "Vietnamese"),
+        Language("ar", "العربية", "Arabic", rtl=True),
+        Language("fr", "Français", "French"),
+        Language("ko", "한국어", "Korean"),
+        Language("ru", "Русский", "Russian"),
+        Language("ht", "Kreyòl ayisyen", "Haitian Creole"),
+        Language("pt", "Português", "Portuguese"),
+    )
+}
+RTL = frozenset(code for code, lang in KNOWN.items() if lang.rtl)
+
+
+def offered() -> list[Language]:
+    return [KNOWN[code] for code in current_app.config["LANGUAGES"] if code in KNOWN]
+
+
+def html_lang(code: str) -> str:
+    """The BCP 47 tag for ``<html lang>`` (Babel's ``zh_Hans`` is ``zh-Hans``)."""
+    return code.replace("_", "-")
+
+
+def direction(code: str) -> str:
+    return "rtl" if code in RTL else "ltr"
+
+
+def select_locale() -> str:
+    """An explicit choice (kept in the session), else the browser's Accept-Language, else the default."""
+    codes = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in codes:
+        return chosen
+    # Werkzeug matches "es-MX" to "es"; tags are compared with dashes.
+    tags = {html_lang(c): c for c in codes}
+    best = request.accept_languages.best_match(list(tags), default=None)
+    if best:
+        return tags[best]
+    return current_app.config["DEFAULT_LANGUAGE"]

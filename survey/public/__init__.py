@@ -1,0 +1,1 @@
+"""Public pages: home, privacy, language choice (and, later, published results)."""

@@ -1,0 +1,1 @@
+"""The resident-facing survey: access codes, one page per section, submit without loss."""

@@ -1,0 +1,1 @@
+"""The staff console: sign-in, roles, waves, invitations, response rates and exports."""
