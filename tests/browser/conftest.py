@@ -1,0 +1,122 @@
+"""Browser tests: Playwright driving Debian's Chromium against a live server, with axe-core.
+
+Never `playwright install` (it downloads a browser); we point Playwright at /usr/bin/chromium.
+Without Chromium the browser tests are skipped with a reason; CI installs it, so there they run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from survey import create_app, migrate
+from survey.db import db
+from survey.instrument_store import sync_instruments
+from survey.models import Agency
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+PHONE = {"width": 360, "height": 640}
+
+pytestmark = pytest.mark.browser
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if CHROMIUM:
+        return
+    skip = pytest.mark.skip(reason="no Chromium found (install Debian's chromium or set CHROMIUM_PATH)")
+    for item in items:
+        if "browser" in str(item.fspath):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict, playwright) -> dict:
+    """A phone: Pixel 7 touch and user agent, at a 360x640 viewport."""
+    device = dict(playwright.devices["Pixel 7"])
+    device.pop("default_browser_type", None)
+    return {**browser_context_args, **device, "viewport": PHONE, "screen": PHONE}
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """One app on a migrated SQLite file with an agency and the shipped instruments."""
+    folder = tmp_path_factory.mktemp("live")
+    url = f"sqlite:///{folder / 'live.sqlite3'}"
+    migrate.upgrade(url)
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "CODE_HASH_KEY": secrets.token_urlsafe(32),
+            "COMPLAINT_KEY_FILE": str(folder / "complaint_keys"),
+            "LANGUAGES": ["en", "es", "ar"],
+        }
+    )
+    with app.app_context():
+        agency = Agency(slug="testville", name="Testville Police Department", city="Testville", phone="555-0101")
+        db.session.add(agency)
+        db.session.flush()
+        list(sync_instruments(agency, ROOT / "instruments"))
+        db.session.commit()
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        live_app.extensions["survey.db"]["engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server: str) -> str:
+    return live_server
+
+
+def assert_accessible(page, context: str = "") -> None:
+    """Run axe-core (WCAG 2.0/2.1/2.2 A and AA rules) on the page; fail with its report."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(
+        page,
+        options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}},
+    )
+    assert results.violations_count == 0, f"{context or page.url}\n{results.generate_report()}"
+
+
+def set_language(page, code: str) -> None:
+    """Choose a language with the page's own switcher (a form button, no JavaScript needed)."""
+    page.locator(f'footer button[name="lang"][value="{code}"]').click()
