@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import migrate
@@ -71,6 +71,7 @@ def instruments_check(paths: tuple[str, ...]) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--seed", default=20261125, show_default=True, help="Random seed (the demo is deterministic).")
 @click.option("--per-wave", default=2500, show_default=True, help="Simulated responses per past wave.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when an agency already exists (for `make run`).")

@@ -375,11 +375,13 @@ def _complaints(rng: np.random.Generator, agency: Agency, investigator: StaffUse
     start = today() - dt.timedelta(days=400)
     for n in range(60):
         received = start + dt.timedelta(days=int(rng.integers(0, 395)))
+        if n >= 56:  # a few new ones still waiting for acknowledgement
+            received = today() - dt.timedelta(days=n - 56)
         age = (today() - received).days
         status = ComplaintStatus.RECEIVED
         acknowledged = review = closed = None
         disposition = None
-        if age > 3 or rng.random() < 0.5:
+        if age > 3:
             status, acknowledged = ComplaintStatus.ACKNOWLEDGED, received + dt.timedelta(days=int(rng.integers(0, 10)))
         if age > 20 and rng.random() < 0.9:
             status, review = ComplaintStatus.UNDER_REVIEW, (acknowledged or received) + dt.timedelta(days=int(rng.integers(1, 10)))

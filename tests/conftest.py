@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
 
 # Hashing a password with production Argon2 settings costs ~50 ms; tests make many users.
-import survey.staff.auth as _auth  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
+
+import survey.staff.auth as _auth  # noqa: E402
 
 _auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 _auth._DUMMY_HASH = _auth._hasher.hash("not-a-real-password")

@@ -9,7 +9,14 @@ import pytest
 
 from survey.db import db
 from survey.instrument_store import sync_instruments
-from survey.instruments import PREFER_NOT_TO_SAY, InstrumentError, check_stable_keys, load_dir, load_file, parse
+from survey.instruments import (
+    PREFER_NOT_TO_SAY,
+    InstrumentError,
+    check_stable_keys,
+    load_dir,
+    load_file,
+    parse,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "instruments" / "core-trust.v1.toml"
@@ -134,9 +141,8 @@ def test_a_version_used_by_a_wave_cannot_change(app, agency, make_wave, tmp_path
     make_wave()
     changed = CORE.read_text(encoding="utf-8").replace("Community trust survey", "Community trust survey (new title)", 1)
     (tmp_path / "core-trust.v1.toml").write_text(changed, encoding="utf-8")
-    with app.app_context():
-        with pytest.raises(InstrumentError, match="used by 1 wave\\(s\\) and cannot change; save the new wording as version 2"):
-            list(sync_instruments(db.session.merge(agency), tmp_path))
+    with app.app_context(), pytest.raises(InstrumentError, match="used by 1 wave\\(s\\) and cannot change; save the new wording as version 2"):
+        list(sync_instruments(db.session.merge(agency), tmp_path))
 
 
 def test_sync_is_idempotent(app, agency):

@@ -1,0 +1,76 @@
+"""The demo: deterministic, four past waves and an open one, and five working access codes."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from survey.db import db
+from survey.models import Answer, Complaint, ComplaintStatus, Invitation, PopulationTarget, Response, Role, StaffUser, Wave
+from survey.security import is_well_formed, keyed_hash, normalize_code
+
+CODE_LINE = re.compile(r"^[2-9A-Z]{5}-[2-9A-Z]{5}-[2-9A-Z]{5}$")
+
+
+def _load(runner, per_wave=60):
+    result = runner.invoke(args=["demo", "--per-wave", str(per_wave), "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_demo_loads_waves_staff_targets_and_complaints(app, runner):
+    output = _load(runner)
+    with app.app_context():
+        waves = db.session.scalars(select(Wave).order_by(Wave.opens_on)).all()
+        assert len(waves) == 5
+        assert [w.status() for w in waves] == ["closed"] * 4 + ["open"]
+        assert all(w.published for w in waves[:4]) and not waves[4].published
+        counts = [db.session.scalar(select(func.count()).where(Response.wave_id == w.id)) for w in waves[:4]]
+        assert counts == [60] * 4
+        assert db.session.scalar(select(func.count()).select_from(Answer)) > 60 * 4 * 15
+        roles = {r for u in db.session.scalars(select(StaffUser)) for r in u.roles}
+        assert roles == {str(r) for r in Role}
+        assert db.session.scalar(select(func.count()).select_from(PopulationTarget)) > 20
+        statuses = {c.status for c in db.session.scalars(select(Complaint))}
+        assert {ComplaintStatus.RECEIVED, ComplaintStatus.UNDER_REVIEW, ComplaintStatus.CLOSED} <= statuses
+    assert "Staff sign-in" in output and "demo-password-2026" in output
+
+
+def test_demo_prints_five_unused_codes_for_the_open_wave(app, runner):
+    output = _load(runner)
+    heading, _, rest = output.partition("Access codes for the open wave")
+    codes = [line for line in rest.splitlines()[1:] if line.strip()]
+    assert len(codes) == 5
+    with app.app_context():
+        open_wave = db.session.scalars(select(Wave).order_by(Wave.opens_on.desc())).first()
+        for code in codes:
+            assert CODE_LINE.match(code), code
+            assert is_well_formed(normalize_code(code), 72)
+            invitation = db.session.scalars(
+                select(Invitation).where(Invitation.code_hash == keyed_hash("invitation", normalize_code(code)))
+            ).one()
+            assert invitation.wave_id == open_wave.id and invitation.used_on is None
+
+
+def test_demo_trust_drifts_by_district(app, runner):
+    """East improves and South slips from the first to the last past wave (the simulated drift)."""
+    _load(runner, per_wave=1500)
+    with app.app_context():
+        waves = db.session.scalars(select(Wave).order_by(Wave.opens_on)).all()
+
+        def mean_trust(wave, district):
+            return db.session.scalar(
+                select(func.avg(Answer.code))
+                .join(Response)
+                .where(Response.wave_id == wave.id, Response.stratum == district, Answer.item_key == "pj_respect", Answer.code >= 0)
+            )
+
+        assert mean_trust(waves[3], "East") - mean_trust(waves[0], "East") > 0.4
+        assert mean_trust(waves[3], "South") - mean_trust(waves[0], "South") < -0.2
+
+
+def test_demo_if_empty_does_nothing_the_second_time(app, runner):
+    _load(runner)
+    result = runner.invoke(args=["demo", "--if-empty"])
+    assert "already loaded" in result.output
