@@ -7,7 +7,17 @@ import re
 from sqlalchemy import func, select
 
 from survey.db import db
-from survey.models import Answer, Complaint, ComplaintStatus, Invitation, PopulationTarget, Response, Role, StaffUser, Wave
+from survey.models import (
+    Answer,
+    Complaint,
+    ComplaintStatus,
+    Invitation,
+    PopulationTarget,
+    Response,
+    Role,
+    StaffUser,
+    Wave,
+)
 from survey.security import is_well_formed, keyed_hash, normalize_code
 
 CODE_LINE = re.compile(r"^[2-9A-Z]{5}-[2-9A-Z]{5}-[2-9A-Z]{5}$")
