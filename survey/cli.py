@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
@@ -128,6 +130,42 @@ def audit_verify() -> None:
     click.echo(f"Audit chain intact: {result.checked} events.")
 
 
+@click.command("backup")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: instance/backups/survey-<date>.<ext>).")
+@with_appcontext
+def backup_command(out: Path | None) -> None:
+    """Write a consistent copy of the database while the app keeps serving."""
+    import datetime as dt
+
+    from .backup import BackupError, backup
+
+    url = current_app.config["DATABASE_URL"]
+    if out is None:
+        ext = "sqlite3" if url.startswith("sqlite") else "dump"
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+        out = Path(current_app.instance_path) / "backups" / f"survey-{stamp}.{ext}"
+    try:
+        click.echo(f"Backup written to {backup(url, out)}")
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.confirmation_option(prompt="This replaces every row in the database. Stop the app first. Continue?")
+@with_appcontext
+def restore_command(source: Path) -> None:
+    """Replace the database with a backup made by `backup` (stop the app first)."""
+    from .backup import BackupError, restore
+
+    try:
+        restore(current_app.config["DATABASE_URL"], source)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored from {source}.")
+
+
 def register(app: Flask) -> None:
-    for command in (db_cli, instruments_cli, demo_command, staff_cli, audit_cli):
+    for command in (db_cli, instruments_cli, demo_command, staff_cli, audit_cli, backup_command, restore_command):
         app.cli.add_command(command)
