@@ -167,5 +167,8 @@ def restore_command(source: Path) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (db_cli, instruments_cli, demo_command, staff_cli, audit_cli, backup_command, restore_command):
+    from .staff.cli import COMMANDS as STAFF_COMMANDS
+
+    for command in (db_cli, instruments_cli, demo_command, staff_cli, audit_cli, backup_command, restore_command,
+                    *STAFF_COMMANDS):
         app.cli.add_command(command)

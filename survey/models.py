@@ -311,6 +311,8 @@ class StaffUser(Base):
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last accepted TOTP time step: a code seen once is refused if replayed.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped by "sign out everywhere": sessions carrying an older value are refused.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
