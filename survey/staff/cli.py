@@ -36,6 +36,8 @@ def invitations_create(slug: str, stratum: str | None, count: int, probability: 
     wave = _wave(slug)
     if stratum is None and wave.strata:
         raise click.ClickException(f"{slug} has strata; choose one with --stratum ({', '.join(s.name for s in wave.strata)}).")
+    if stratum and wave.strata and stratum not in {s.name for s in wave.strata}:
+        raise click.ClickException(f"{slug} has no stratum {stratum!r}; it has {', '.join(s.name for s in wave.strata)}.")
     if stratum and probability is None and not any(s.name == stratum and s.population for s in wave.strata):
         raise click.ClickException(f"{stratum} has no population in {slug}; give --probability.")
     try:

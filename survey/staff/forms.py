@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -347,12 +348,10 @@ class TargetsForm(FlaskForm):
 
 
 def next_quarter(day: dt.date) -> dt.date:
-    """The same day one quarter later (the 31st becomes the month's last day)."""
+    """The same day one quarter later; a month's last day stays the last day (Sep 30 -> Dec 31)."""
     month = day.month - 1 + 3
     year, month = day.year + month // 12, month % 12 + 1
-    for d in range(day.day, 27, -1) if day.day > 28 else (day.day,):
-        try:
-            return dt.date(year, month, d)
-        except ValueError:
-            continue
-    return dt.date(year, month, 28)
+    last = calendar.monthrange(year, month)[1]
+    if day.day == calendar.monthrange(day.year, day.month)[1]:
+        return dt.date(year, month, last)
+    return dt.date(year, month, min(day.day, last))
