@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from ..db import db
@@ -70,6 +70,7 @@ def invitations_undeliverable(slug: str, source) -> None:
 @click.option("--wave", "slugs", multiple=True, required=True, help="A wave's short name; repeat for several waves.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for responses.csv and codebook.json.")
 @click.option("--include-text", is_flag=True, help="Also export free-text answers (they may identify someone).")
+@with_appcontext
 def export_command(slugs: tuple[str, ...], out: str, include_text: bool) -> None:
     """Write the respondent-level CSV and its codebook JSON (see the README, "The export format")."""
     from .. import export

@@ -130,14 +130,15 @@ def parse_targets(text: str, categories: dict[str, list[str]], strata: list[str]
             if variable != reference and abs(total - ref_total) > TOLERANCE * max(ref_total, total):
                 lines = [r.line for r in by_variable[variable]]
                 ref_lines = [r.line for r in by_variable[reference]]
-                problems.append(
-                    _(
-                        "Rows %(first)d to %(last)d (%(variable)s) add up to %(total)s, but rows %(rfirst)d to %(rlast)d (%(reference)s) add up to %(rtotal)s%(where)s: the totals of every variable must agree within 1%%",
-                        first=min(lines), last=max(lines), variable=variable, total=f"{total:,.0f}",
-                        rfirst=min(ref_lines), rlast=max(ref_lines), reference=reference, rtotal=f"{ref_total:,.0f}",
-                        where=(_(" in stratum %(s)s", s=stratum) if stratum else ""),
-                    )
-                )
+                values = {
+                    "first": min(lines), "last": max(lines), "variable": variable, "total": f"{total:,.0f}",
+                    "rfirst": min(ref_lines), "rlast": max(ref_lines), "reference": reference,
+                    "rtotal": f"{ref_total:,.0f}", "stratum": stratum,
+                }
+                if stratum:
+                    problems.append(_("Rows %(first)d to %(last)d (%(variable)s) add up to %(total)s in stratum %(stratum)s, but rows %(rfirst)d to %(rlast)d (%(reference)s) add up to %(rtotal)s: the totals of every variable must agree within 1%%", **values))
+                else:
+                    problems.append(_("Rows %(first)d to %(last)d (%(variable)s) add up to %(total)s, but rows %(rfirst)d to %(rlast)d (%(reference)s) add up to %(rtotal)s: the totals of every variable must agree within 1%%", **values))
     return rows, problems
 
 
