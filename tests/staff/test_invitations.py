@@ -34,7 +34,7 @@ def test_letters_page_shows_each_code_once_and_stores_only_hashes(app, client, s
     assert response.headers["Cache-Control"] == "no-store"
     html = response.get_data(as_text=True)
     codes = CODE_RE.findall(html)
-    assert len(codes) == 5 == html.count('<section class="letter"')
+    assert len(codes) == 5 == html.count('<article class="letter"')
     assert html.count("<svg") == 5 and "style=" not in html
     assert 'lang="ar" dir="rtl"' in html and HOW_TO_ANSWER["es"] in html
     stored = _invitations(app, wave)
