@@ -231,9 +231,12 @@ class StatusForm(FlaskForm):
         validators=[Optional()],
     )
 
-    def validate_disposition(self, field: RadioField) -> None:
-        if self.status.data == ComplaintStatus.CLOSED.value and not field.data:
-            raise ValidationError(_l("Choose a disposition to close the complaint"))
+    def validate(self, extra_validators: object = None) -> bool:
+        ok = super().validate(extra_validators)
+        if ok and self.status.data == ComplaintStatus.CLOSED.value and not self.disposition.data:
+            self.disposition.errors = [str(_l("Choose a disposition to close the complaint"))]
+            ok = False
+        return ok
 
 
 class AssignForm(FlaskForm):
