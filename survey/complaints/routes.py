@@ -130,6 +130,8 @@ def follow_up():
             session[_FOLLOW_KEY] = {"id": complaint.id, "until": int(time.time()) + FOLLOW_UP_SECONDS}
             return redirect(url_for("complaints.status"), code=303)
         throttle.record_failure("receipt")
+        # The typed code is not echoed back: the answer is the same page for every wrong code.
+        form.code.raw_data, form.code.data = [], ""
         form.code.errors.append(_("We could not find a complaint with that code. Check the code and try again."))
     return render_template("complaints/follow_up_start.html", form=form, blocked=False)
 
