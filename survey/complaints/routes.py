@@ -12,8 +12,8 @@ from functools import wraps
 from typing import Any
 
 from flask import (
-    current_app,
     Blueprint,
+    current_app,
     flash,
     make_response,
     redirect,

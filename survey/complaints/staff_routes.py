@@ -101,7 +101,7 @@ def queue():
     # Overdue first, then the nearest deadline, then the oldest.
     rows.sort(key=lambda r: (not r[1].overdue, r[0].status == ComplaintStatus.CLOSED, _next_due(r), r[0].received_on))
     db.write()
-    _audit("complaint.queue", None, filters={k: v for k, v in request.args.items()}, shown=len(rows))
+    _audit("complaint.queue", None, filters=dict(request.args.items()), shown=len(rows))
     db.session.commit()
     return render_template("complaints/staff/queue.html", form=form, rows=rows)
 

@@ -23,6 +23,7 @@ import time
 
 from flask import current_app, request
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from ..db import db
 from ..models import ThrottleBucket
@@ -72,12 +73,20 @@ def is_blocked(purpose: str) -> bool:
 def record_failure(purpose: str) -> None:
     """Count one wrong try for this client and globally (commits its own small transaction)."""
     window, _length = _window()
-    session = db.write()
-    session.execute(delete(ThrottleBucket).where(ThrottleBucket.window_start < window))
-    for key, _limit in _keys(purpose, window):
-        bucket = session.get(ThrottleBucket, (key, window))
-        if bucket is None:
-            session.add(ThrottleBucket(key=key, window_start=window, count=1))
-        else:
-            bucket.count += 1
-    session.commit()
+    for attempt in range(3):
+        session = db.write()
+        try:
+            session.execute(delete(ThrottleBucket).where(ThrottleBucket.window_start < window))
+            for key, _limit in _keys(purpose, window):
+                bucket = session.get(ThrottleBucket, (key, window))
+                if bucket is None:
+                    session.add(ThrottleBucket(key=key, window_start=window, count=1))
+                else:
+                    bucket.count += 1
+            session.commit()
+            return
+        except IntegrityError:
+            # Two processes created the same new bucket at once (PostgreSQL); count again.
+            session.rollback()
+            if attempt == 2:
+                raise

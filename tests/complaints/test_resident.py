@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from survey import crypto
 from survey.db import db
-from survey.models import Channel, Complaint, ComplaintMessage, ComplaintStatus
+from survey.models import Channel, Complaint, ComplaintStatus
 from survey.security import code_length, normalize_code
 
 

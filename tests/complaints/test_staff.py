@@ -6,12 +6,19 @@ import datetime as dt
 import html as htmllib
 import re
 
-import pytest
 from sqlalchemy import select
 
 from survey.complaints.staff_routes import bp as staff_bp
 from survey.db import db
-from survey.models import AuditEvent, Channel, Complaint, ComplaintMessage, ComplaintStatus, Disposition, Role
+from survey.models import (
+    AuditEvent,
+    Channel,
+    Complaint,
+    ComplaintMessage,
+    ComplaintStatus,
+    Disposition,
+    Role,
+)
 from tests.complaints.conftest import receipt_code
 
 
