@@ -61,12 +61,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     logging.getLogger("werkzeug").addFilter(_ScrubClientAddress())
 
-    from . import context, errors
+    from . import errors, context
 
     errors.init_app(app)
     context.init_app(app)
 
     from .complaints.routes import bp as complaints_bp
+    from .complaints.staff_routes import bp as complaint_staff_bp
     from .public.routes import bp as public_bp
     from .respond.routes import bp as respond_bp
     from .staff.routes import bp as staff_bp
@@ -75,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(respond_bp, url_prefix="/survey")
     app.register_blueprint(complaints_bp, url_prefix="/complaints")
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(complaint_staff_bp, url_prefix="/staff/complaints")
 
     from .cli import register
 

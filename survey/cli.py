@@ -172,3 +172,6 @@ def register(app: Flask) -> None:
     for command in (db_cli, instruments_cli, demo_command, staff_cli, audit_cli, backup_command, restore_command,
                     *STAFF_COMMANDS):
         app.cli.add_command(command)
+    from .complaints.cli import complaints_cli
+
+    app.cli.add_command(complaints_cli)

@@ -38,6 +38,15 @@ INTENDED: dict[str, frozenset[Role]] = {
     "staff.rates": frozenset({MANAGER, ANALYST}),
     "staff.export": frozenset({ANALYST}),
     "staff.targets": frozenset({ANALYST, MANAGER}),
+    # complaints (issue 4): investigators only; no other role is implied
+    "complaint_staff.queue": frozenset({INVESTIGATOR}),
+    "complaint_staff.intake": frozenset({INVESTIGATOR}),
+    "complaint_staff.receipt": frozenset({INVESTIGATOR}),
+    "complaint_staff.detail": frozenset({INVESTIGATOR}),
+    "complaint_staff.assign": frozenset({INVESTIGATOR}),
+    "complaint_staff.status": frozenset({INVESTIGATOR}),
+    "complaint_staff.note": frozenset({INVESTIGATOR}),
+    "complaint_staff.message": frozenset({INVESTIGATOR}),
 }
 
 #: Public parts of the staff area: the way in and out.
@@ -51,9 +60,18 @@ def staff_rules(app):
 @pytest.fixture
 def url_values(app, make_wave, make_staff):
     """Objects for every URL parameter a staff route takes."""
+    from survey.db import db
+    from survey.models import Channel, Complaint
+
     wave = make_wave(status="open")
     someone = make_staff(Role.ANALYST, email="someone@example.org")
-    return {"slug": wave.slug, "user_id": someone.id}
+    with app.app_context():
+        complaint = Complaint(agency_id=someone.agency_id, reference="C-TEST-0001", receipt_hash="0" * 64,
+                              channel=Channel.WEB, categories=["other"], language="en")
+        db.session.add(complaint)
+        db.session.commit()
+        complaint_id = complaint.id
+    return {"slug": wave.slug, "user_id": someone.id, "complaint_id": complaint_id}
 
 
 def test_every_staff_route_is_declared(app):

@@ -1,0 +1,270 @@
+"""The investigators' side of complaints: queue, intake, one complaint, and changes to it.
+
+Every page here needs the investigator role (roles are never implied). Every view or change of
+a complaint is written to the hash-chained audit log in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from .. import audit, crypto
+from ..context import current_agency
+from ..db import db
+from ..models import Channel, Complaint, ComplaintStatus, Disposition, Role, StaffUser
+from ..staff.auth import current_user, roles_required
+from ..staff.menu import register
+from . import service
+from .forms import (
+    CATEGORY_LABELS,
+    CHANNEL_LABELS,
+    DISPOSITION_LABELS,
+    STATUS_LABELS,
+    AssignForm,
+    QueueFilterForm,
+    StaffIntakeForm,
+    StaffMessageForm,
+    StatusForm,
+    options,
+)
+from .routes import no_store, pop_receipt, save_new_complaint, stash_receipt
+
+bp = Blueprint("complaint_staff", __name__, template_folder="templates")
+
+register(_l("Complaints"), "complaint_staff.queue", (Role.INVESTIGATOR,), order=40)
+register(_l("Take a complaint"), "complaint_staff.intake", (Role.INVESTIGATOR,), order=41)
+
+investigator_only = roles_required(Role.INVESTIGATOR)
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "category_labels": CATEGORY_LABELS,
+        "channel_labels": CHANNEL_LABELS,
+        "status_labels": STATUS_LABELS,
+        "disposition_labels": DISPOSITION_LABELS,
+    }
+
+
+def _audit(action: str, complaint: Complaint | None, **detail: Any) -> None:
+    user = current_user()
+    audit.record(
+        db.session,
+        action,
+        "complaint",
+        complaint.id if complaint else None,
+        staff_user_id=user.id if user else None,
+        agency_id=current_agency().id,
+        detail=detail,
+    )
+
+
+def _load(complaint_id: str, for_write: bool = False) -> Complaint:
+    session_ = db.write() if for_write else db.session
+    complaint = session_.get(Complaint, complaint_id)
+    if complaint is None or complaint.agency_id != current_agency().id:
+        abort(404)
+    return complaint
+
+
+@bp.get("/")
+@investigator_only
+@no_store
+def queue():
+    agency = current_agency()
+    form = QueueFilterForm(request.args)
+    form.validate()
+    complaints = db.session.scalars(select(Complaint).where(Complaint.agency_id == agency.id)).all()
+    user = current_user()
+    rows = []
+    for complaint in complaints:
+        due = service.deadlines(complaint, agency)
+        if form.status.data == "open" and complaint.status == ComplaintStatus.CLOSED:
+            continue
+        if form.status.data not in ("", "open", None) and complaint.status.value != form.status.data:
+            continue
+        if form.category.data and form.category.data not in (complaint.categories or []):
+            continue
+        if form.overdue.data and not due.overdue:
+            continue
+        if form.assigned.data == "me" and complaint.assigned_to_id != user.id:
+            continue
+        if form.assigned.data == "none" and complaint.assigned_to_id is not None:
+            continue
+        rows.append((complaint, due))
+    # Overdue first, then the nearest deadline, then the oldest.
+    rows.sort(key=lambda r: (not r[1].overdue, r[0].status == ComplaintStatus.CLOSED, _next_due(r), r[0].received_on))
+    db.write()
+    _audit("complaint.queue", None, filters=dict(request.args.items()), shown=len(rows))
+    db.session.commit()
+    return render_template("complaints/staff/queue.html", form=form, rows=rows)
+
+
+def _next_due(row: tuple[Complaint, service.Deadlines]):
+    complaint, due = row
+    return due.acknowledge_by if complaint.status == ComplaintStatus.RECEIVED else due.close_by
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@investigator_only
+@no_store
+def intake():
+    form = StaffIntakeForm()
+    if form.validate_on_submit():
+        user = current_user()
+        complaint, code = save_new_complaint(form, channel=Channel(form.channel.data), entered_by_id=user.id)
+        db.write()
+        _audit("complaint.create", complaint, channel=complaint.channel.value)
+        db.session.commit()
+        stash_receipt(code)
+        session["complaint_staff_ref"] = complaint.id
+        return redirect(url_for("complaint_staff.receipt"), code=303)
+    return render_template(
+        "complaints/staff/intake.html",
+        form=form,
+        layout="staff/base.html",
+        heading=_("Take a complaint"),
+        submit_label=_("Save the complaint"),
+    )
+
+
+@bp.get("/receipt")
+@investigator_only
+@no_store
+def receipt():
+    complaint_id = session.pop("complaint_staff_ref", None)
+    complaint = db.session.get(Complaint, complaint_id) if complaint_id else None
+    return render_template("complaints/staff/receipt.html", code=pop_receipt(), complaint=complaint)
+
+
+def _render_detail(complaint: Complaint, status: int = 200, **forms: Any):
+    agency = current_agency()
+    investigators = db.session.scalars(
+        select(StaffUser).where(StaffUser.agency_id == agency.id, StaffUser.active.is_(True)).order_by(StaffUser.name)
+    ).all()
+    assign = forms.get("assign") or AssignForm(prefix="assign")
+    assign.assignee.choices = options(
+        [("", _("No one"))] + [(str(u.id), u.name) for u in investigators if u.has_role(Role.INVESTIGATOR)]
+    )
+    if not assign.is_submitted():
+        assign.assignee.data = str(complaint.assigned_to_id or "")
+    status_form = forms.get("status_form") or StatusForm(prefix="status")
+    messages = [
+        {"author": m.author, "body": crypto.decrypt(m.body_enc), "on": m.created_on, "read_on": m.read_on,
+         "staff": db.session.get(StaffUser, m.staff_user_id).name if m.staff_user_id else None}
+        for m in complaint.messages
+    ]
+    next_step = None
+    position = service.STATUS_PATH.index(complaint.status)
+    if position + 1 < len(service.STATUS_PATH):
+        next_step = service.STATUS_PATH[position + 1]
+    body = render_template(
+        "complaints/staff/detail.html",
+        complaint=complaint,
+        fields=service.decrypted(complaint),
+        messages=messages,
+        deadlines=service.deadlines(complaint, agency),
+        next_step=next_step,
+        assign=assign,
+        status_form=status_form,
+        note_form=forms.get("note_form") or StaffMessageForm(prefix="note"),
+        message_form=forms.get("message_form") or StaffMessageForm(prefix="message"),
+        form=forms.get("form_with_errors") or StatusForm(prefix="unused", formdata=None),
+    )
+    return body, status
+
+
+@bp.get("/<complaint_id>")
+@investigator_only
+@no_store
+def detail(complaint_id: str):
+    complaint = _load(complaint_id, for_write=True)
+    for message in complaint.messages:
+        if message.author == "resident" and message.read_on is None:
+            message.read_on = service.today()
+    _audit("complaint.view", complaint)
+    db.session.commit()
+    return _render_detail(complaint)
+
+
+@bp.post("/<complaint_id>/assign")
+@investigator_only
+def assign(complaint_id: str):
+    complaint = _load(complaint_id, for_write=True)
+    form = AssignForm(prefix="assign")
+    agency = current_agency()
+    choice = form.assignee.data or ""
+    assignee = None
+    if choice:
+        assignee = db.session.get(StaffUser, int(choice)) if choice.isdigit() else None
+        if assignee is None or assignee.agency_id != agency.id or not assignee.has_role(Role.INVESTIGATOR):
+            abort(400)
+    complaint.assigned_to_id = assignee.id if assignee else None
+    _audit("complaint.assign", complaint, assigned_to=complaint.assigned_to_id)
+    db.session.commit()
+    flash(_("Assignment saved."), "success")
+    return redirect(url_for("complaint_staff.detail", complaint_id=complaint.id), code=303)
+
+
+@bp.post("/<complaint_id>/status")
+@investigator_only
+def status(complaint_id: str):
+    complaint = _load(complaint_id, for_write=True)
+    if complaint.status == ComplaintStatus.CLOSED:
+        flash(_("This complaint is closed. A closed complaint cannot change status."), "error")
+        return redirect(url_for("complaint_staff.detail", complaint_id=complaint.id), code=303)
+    form = StatusForm(prefix="status")
+    if form.validate_on_submit():
+        new = ComplaintStatus(form.status.data)
+        disposition = Disposition(form.disposition.data) if form.disposition.data else None
+        old = complaint.status
+        try:
+            service.change_status(complaint, new, disposition)
+        except service.TransitionRefused:
+            following = service.STATUS_PATH[service.STATUS_PATH.index(complaint.status) + 1]
+            form.status.errors.append(
+                _("A complaint that is %(current)s can only move to %(next)s. Steps cannot be skipped or undone.",
+                  current=STATUS_LABELS[complaint.status], next=STATUS_LABELS[following])
+            )
+        else:
+            _audit("complaint.status", complaint, old=old.value, new=new.value,
+                   disposition=disposition.value if disposition else None)
+            db.session.commit()
+            flash(_("Status changed to %(status)s.", status=STATUS_LABELS[new]), "success")
+            return redirect(url_for("complaint_staff.detail", complaint_id=complaint.id), code=303)
+    _audit("complaint.view", complaint, after="refused status change")
+    db.session.commit()
+    return _render_detail(complaint, 400, status_form=form, form_with_errors=form)
+
+
+def _post_message(complaint_id: str, author: str, prefix: str, done: str):
+    complaint = _load(complaint_id, for_write=True)
+    form = StaffMessageForm(prefix=prefix)
+    if form.validate_on_submit():
+        message = service.add_message(db.session, complaint, author, form.body.data, current_user().id)
+        _audit(f"complaint.{'note' if author == 'note' else 'message'}", complaint, seq=message.seq)
+        db.session.commit()
+        flash(done, "success")
+        return redirect(url_for("complaint_staff.detail", complaint_id=complaint.id), code=303)
+    _audit("complaint.view", complaint)
+    db.session.commit()
+    kwargs = {"note_form" if author == "note" else "message_form": form, "form_with_errors": form}
+    return _render_detail(complaint, 400, **kwargs)
+
+
+@bp.post("/<complaint_id>/note")
+@investigator_only
+def note(complaint_id: str):
+    return _post_message(complaint_id, "note", "note", _("Note added."))
+
+
+@bp.post("/<complaint_id>/message")
+@investigator_only
+def message(complaint_id: str):
+    return _post_message(complaint_id, "staff", "message", _("Message sent. The resident sees it when they use their receipt code."))
