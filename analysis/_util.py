@@ -115,7 +115,7 @@ def code_categories(values: Any, categories: Sequence[Any], name: str) -> np.nda
     cat_keys = [str(c) for c in cats] if arr.dtype.kind in "OUS" and all(isinstance(v, str) for v in obj.head(100)) else cats
     if len(set(cat_keys)) != len(cat_keys):
         raise ValueError(f"margin {name!r} lists a category twice: give each category once")
-    codes = pd.Categorical(obj, categories=pd.Index(cat_keys, dtype=object)).codes.astype(np.int64)
+    codes = pd.Index(cat_keys, dtype=object).get_indexer(obj).astype(np.int64)
     bad = codes < 0
     if bad.any():
         stray = sorted({str(v) for v in obj[bad].unique()})[:10]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from .design import Design
 
@@ -199,8 +199,8 @@ def _t_quantile(level: float, df: float) -> float:
     if not 0 < level < 1:
         raise ValueError(f"confidence level {level} must be between 0 and 1, e.g. 0.95")
     if not np.isfinite(df):
-        return float(stats.norm.ppf(0.5 + level / 2))
-    return float(stats.t.ppf(0.5 + level / 2, max(df, 1)))
+        return float(special.ndtri(0.5 + level / 2))
+    return float(special.stdtrit(max(df, 1), 0.5 + level / 2))
 
 
 def ci_wald(est: float, se: float, level: float = 0.95, df: float = np.inf) -> tuple[float, float]:
@@ -243,9 +243,9 @@ def ci_korn_graubard(
     else:
         raise ValueError("Korn-Graubard interval needs n when the standard error is 0")
     if n is not None and np.isfinite(df) and n > 1:
-        n_eff *= (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, max(df, 1))) ** 2
-    lo = 0.0 if p <= 0 else float(stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1))
-    hi = 1.0 if p >= 1 else float(stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p)))
+        n_eff *= (special.stdtrit(n - 1, alpha / 2) / special.stdtrit(max(df, 1), alpha / 2)) ** 2
+    lo = 0.0 if p <= 0 else float(special.betaincinv(n_eff * p, n_eff * (1 - p) + 1, alpha / 2))
+    hi = 1.0 if p >= 1 else float(special.betaincinv(n_eff * p + 1, n_eff * (1 - p), 1 - alpha / 2))
     return lo, hi
 
 
@@ -371,5 +371,5 @@ def difference(
     df = float(design.degf)
     lo, hi = ci_wald(diff, se, level, df)
     tstat = diff / se if se > 0 else (0.0 if diff == 0 else np.inf)
-    p = float(2 * stats.t.sf(abs(tstat), max(df, 1)))
+    p = float(2 * special.stdtr(max(df, 1), -abs(tstat)))
     return {"estimate": diff, "se": se, "ci_low": lo, "ci_high": hi, "t": float(tstat), "df": df, "p_value": p}

@@ -293,6 +293,17 @@ def _rake_full(
     else:
         mcodes = _cell_margin_index(shape, sizes, cell_to_full)
     factors, it, converged, step = rake_cells(table, mcodes, tots, names, tol=tol, max_iter=max_iter)
+    if converged and np.isfinite(tol):
+        # A stalled cycle (structural zeros) stops changing without meeting the margins.
+        for k in range(len(names)):
+            if mcodes is None:
+                axes = tuple(a for a in range(len(sizes)) if a != k)
+                got = (table * factors).sum(axis=axes)
+            else:
+                got = np.bincount(mcodes[k], weights=table * factors, minlength=sizes[k])
+            if np.max(np.abs(got - tots[k])) > max(1e-6, 100 * tol) * tots[k].sum():
+                converged = False
+                break
     if not converged:
         # Name the margin that is furthest from its targets.
         final = (table * factors).reshape(-1) if mcodes is None else table * factors

@@ -1,0 +1,221 @@
+"""Index scoring, alpha, the export reader, wave comparisons and the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rref import DATA, RTOL, api, ref
+
+import analysis as an
+from analysis.cli import main
+from analysis.compare import adjust_pvalues, compare_waves, trend
+from analysis.io import read_export, read_targets
+from analysis.scales import cronbach_alpha, score_index, score_indexes
+
+EXPORT = DATA / "export.csv"
+CODEBOOK = DATA / "codebook.json"
+
+
+def test_score_index_more_than_half_rule():
+    df = pd.DataFrame({"a": [10, 10, 4, np.nan], "b": [0, np.nan, 2, np.nan], "c": [5, np.nan, 4, 3], "d": [1, 1, np.nan, 4]})
+    items = [{"key": "a", "min": 0, "max": 10}, {"key": "b", "min": 0, "max": 10},
+             {"key": "c", "min": 0, "max": 10}, {"key": "d", "min": 1, "max": 4, "reverse": True}]
+    s = score_index(df, items)
+    # row 0: 100, 0, 50, 100 -> 62.5; row 1: 2 of 4 answered -> not scored; row 2: 40, 20, 40 -> 33.33
+    assert s[0] == pytest.approx(62.5)
+    assert np.isnan(s[1])
+    assert s[2] == pytest.approx(100 / 3)
+    assert np.isnan(s[3])
+
+
+def test_score_index_rejects_out_of_range():
+    with pytest.raises(ValueError, match="outside 0..10"):
+        score_index(pd.DataFrame({"a": [11.0]}), [{"key": "a", "min": 0, "max": 10}])
+
+
+def test_cronbach_alpha_against_r():
+    df = api("apistrat")
+    x = pd.DataFrame({"a": df["api00"], "b": df["api99"], "c": 1000 - 10 * df["meals"]})
+    assert cronbach_alpha(x) == pytest.approx(ref("alpha_apistrat")[0], rel=RTOL)
+
+
+def test_cronbach_alpha_errors():
+    with pytest.raises(ValueError, match="two items"):
+        cronbach_alpha(np.ones((5, 1)))
+
+
+def test_read_export_missing_codes_and_strings():
+    frame, cb = read_export(EXPORT, CODEBOOK)
+    assert cb.wave_order == ["2025-q1", "2025-q2", "2025-q3"]
+    assert frame["trust_agency"].dtype == np.float64
+    assert not (frame["trust_agency"] == -9).any()
+    assert not (frame["pj_explain"] == -8).any()
+    assert frame["age_band"].isna().any()  # empty cells stay missing
+    assert frame.loc[frame["sample"] == "open_link", "base_weight"].isna().all()
+    assert set(cb.target_margins()) == {"age_band", "sex", "tenure"}
+    scores = score_indexes(frame, cb.indexes)
+    assert scores["trust"].between(0, 100).all() or scores["trust"].isna().any()
+
+
+def test_read_export_rejects_other_format(tmp_path):
+    p = tmp_path / "cb.json"
+    p.write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(ValueError, match="format"):
+        read_export(EXPORT, p)
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    frame, cb = read_export(EXPORT, CODEBOOK)
+    return compare_waves(frame, cb, rake=True, progress=False)
+
+
+def test_compare_finds_the_built_in_change(comparison):
+    t = comparison
+    trust = t[(t["measure"] == "trust") & (t["comparison"] == "wave")]
+    q2q3 = trust[trust["wave_to"] == "2025-q3"].iloc[0]
+    assert q2q3["detectable"] and q2q3["difference"] > 5
+    assert "detectable" in q2q3["verdict"] and "Trust score" in q2q3["verdict"]
+    assert q2q3["ci_low"] < q2q3["difference"] < q2q3["ci_high"]
+    assert {"p_holm", "p_bh"} <= set(t.columns)
+    assert (t["p_holm"].dropna() >= t["p_value"].dropna()).all()
+    assert (t["comparison"] == "trend").any()
+
+
+def test_compare_difference_matches_domain_estimates():
+    frame, cb = read_export(EXPORT, CODEBOOK)
+    t = compare_waves(frame, cb, progress=False)
+    row = t[(t["measure"] == "trust_agency") & (t["wave_from"] == "2025-q1") & (t["comparison"] == "wave")].iloc[0]
+    from analysis.compare import build_design
+    d = build_design(frame)
+    diff = an.difference(d, frame["trust_agency"].to_numpy(), by=frame["wave"].to_numpy(), first="2025-q1", second="2025-q2")
+    assert row["difference"] == pytest.approx(diff["estimate"])
+    assert row["se"] == pytest.approx(diff["se"])
+
+
+def test_compare_by_domain_and_small_counts():
+    frame, cb = read_export(EXPORT, CODEBOOK)
+    t = compare_waves(frame, cb, by="district", min_n=150, progress=False)
+    assert set(t["domain"].dropna()) == {"east", "north", "south"}
+    small = t[t["too_few"]]
+    assert len(small) > 0 and small["p_value"].isna().all()
+    assert small["verdict"].str.contains("too few").all()
+
+
+def test_adjust_pvalues_matches_definitions():
+    p = np.array([0.01, 0.04, 0.03, np.nan])
+    holm, bh = adjust_pvalues(p)
+    np.testing.assert_allclose(holm[:3], [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(bh[:3], [0.03, 0.04, 0.04])
+    assert np.isnan(holm[3])
+
+
+def test_trend_slope():
+    x = np.repeat([0.0, 1.0, 2.0], 50)
+    y = 10 + 2 * x + np.tile(np.linspace(-1, 1, 50), 3)
+    r = trend(y, x, np.ones_like(x))
+    assert r["slope"] == pytest.approx(2.0)
+    assert r["p_value"] < 1e-10
+
+
+# ---------------------------------------------------------------- command line
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_estimate_json_matches_r(capsys):
+    code, out, _ = run(capsys, "estimate", str(DATA / "apiclus1.csv"), "--weights", "pw", "--cluster", "dnum",
+                       "--fpc", "fpc", "--mean", "api00", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert list(rows[0]) == ["variable", "estimate", "se", "ci_low", "ci_high", "deff", "n"]
+    np.testing.assert_allclose([rows[0]["estimate"], rows[0]["se"]], ref("r01_mean_api00_dclus1"), rtol=RTOL)
+
+
+def test_cli_estimate_rake_by_domain(capsys, tmp_path):
+    t = tmp_path / "targets.csv"
+    t.write_text("variable,category,population\nstype,E,4421\nstype,H,755\nstype,M,1018\nsch.wide,No,1072\nsch.wide,Yes,5122\n")
+    code, out, _ = run(capsys, "estimate", str(DATA / "apiclus1.csv"), "--weights", "pw", "--cluster", "dnum",
+                       "--fpc", "fpc", "--mean", "api00", "--by", "stype", "--rake", str(t), "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    want = ref("dom_svyby_api00_stype_rake")
+    np.testing.assert_allclose([r["estimate"] for r in rows] + [r["se"] for r in rows], want, rtol=RTOL)
+    assert [r["domain"] for r in rows] == ["E", "H", "M"]
+
+
+def test_cli_estimate_proportion_csv_keeps_strings(capsys, tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("w,code\n1,007\n1,007\n2,07\n")
+    code, out, _ = run(capsys, "estimate", str(p), "--weights", "w", "--proportion", "code", "--format", "csv")
+    assert code == 0
+    frame = pd.read_csv(__import__("io").StringIO(out), dtype={"category": str})
+    assert list(frame["category"]) == ["007", "07"]
+    assert frame["estimate"].tolist() == pytest.approx([0.5, 0.5])
+    assert (frame["ci_low"] >= 0).all() and (frame["ci_high"] <= 1).all()
+
+
+def test_cli_poststratify_total(capsys, tmp_path):
+    t = tmp_path / "ps.csv"
+    t.write_text("variable,category,population\nstype,E,4421\nstype,H,755\nstype,M,1018\n")
+    code, out, _ = run(capsys, "estimate", str(DATA / "apiclus1.csv"), "--weights", "pw", "--cluster", "dnum",
+                       "--fpc", "fpc", "--total", "enroll", "--poststratify", str(t), "--format", "json")
+    assert code == 0
+    r = json.loads(out)[0]
+    np.testing.assert_allclose([r["estimate"], r["se"]], ref("r10_total_enroll_ps"), rtol=RTOL)
+
+
+def test_cli_errors_are_messages(capsys):
+    code, _, err = run(capsys, "estimate", str(DATA / "apiclus1.csv"), "--weights", "nope", "--mean", "api00")
+    assert code == 2 and "'nope'" in err
+
+
+def test_cli_weight_writes_column(capsys, tmp_path):
+    t = tmp_path / "t.csv"
+    t.write_text("variable,category,population\nstype,E,4421\nstype,H,755\nstype,M,1018\n")
+    out = tmp_path / "out.csv"
+    diag = tmp_path / "diag.json"
+    code, _, _ = run(capsys, "weight", str(DATA / "apiclus1.csv"), "--weights", "pw", "--poststratify", str(t),
+                     "-o", str(out), "--diagnostics", str(diag))
+    assert code == 0
+    df = pd.read_csv(out, dtype={"cds": str})
+    np.testing.assert_allclose(df["weight"], ref("w_ps_dclus1"), rtol=RTOL)
+    assert df["cds"].str.startswith("0").any()
+    assert json.loads(diag.read_text())["max_abs_margin_error"] < 1e-6
+
+
+def test_cli_compare_formats(capsys):
+    for fmt in ("text", "json", "csv"):
+        code, out, _ = run(capsys, "compare", str(EXPORT), "--codebook", str(CODEBOOK), "--rake-from-codebook",
+                           "--format", fmt, "--quiet")
+        assert code == 0 and out
+    rows = json.loads(run(capsys, "compare", str(EXPORT), "--codebook", str(CODEBOOK), "--format", "json", "--quiet")[1])
+    assert {"ci_low", "ci_high", "p_holm", "p_bh", "verdict"} <= set(rows[0])
+
+
+def test_module_entry_point():
+    r = subprocess.run([sys.executable, "-m", "analysis", "--help"], capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and "estimate" in r.stdout
+
+
+def test_read_targets_rejects_duplicates(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("variable,category,population\na,x,1\na,x,2\n")
+    with pytest.raises(ValueError, match="twice"):
+        read_targets(p)
+
+
+def test_export_fixture_is_current(tmp_path):
+    # The committed fixture is what the generator writes.
+    import runpy
+    before = (EXPORT.read_bytes(), CODEBOOK.read_bytes())
+    runpy.run_path(str(Path(DATA) / "make_export.py"), run_name="__main__")
+    assert (EXPORT.read_bytes(), CODEBOOK.read_bytes()) == before
