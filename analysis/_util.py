@@ -91,6 +91,11 @@ def code_categories(values: Any, categories: Sequence[Any], name: str) -> np.nda
         raise ValueError(f"margin {name!r} has no target categories: give at least one")
     if arr.dtype.kind in "iu" and all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in cats):
         keys = np.asarray(cats, dtype=np.int64)
+        if arr.size and np.array_equal(keys, np.arange(len(keys))):
+            # Categories are already the codes 0..k-1: only check the range.
+            lo_v, hi_v = int(arr.min()), int(arr.max())
+            if lo_v >= 0 and hi_v < len(keys):
+                return arr
         lo = int(min(keys.min(), arr.min())) if arr.size else int(keys.min())
         hi = int(max(keys.max(), arr.max())) if arr.size else int(keys.max())
         if hi - lo < 10_000_000:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,21 @@ def _codes(values: np.ndarray) -> np.ndarray:
     if (codes < 0).any():
         raise ValueError("design variables (strata, clusters) must not be missing")
     return codes.astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class StageInfo:
+    """Index structures of one sampling stage, computed once per design."""
+
+    identity: bool
+    unit_of_row: np.ndarray
+    nunits: int
+    stratum_of_unit: np.ndarray
+    stratum_of_row: np.ndarray
+    nstrat: int
+    n_h: np.ndarray
+    scale_h: np.ndarray
+    self_rep: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -330,6 +346,16 @@ class Design:
         return replace(self, replicates=Replicates(rw, float(scale), rs, mse, kind))
 
     # ------------------------------------------------------------------ variance
+    @cached_property
+    def _stage1(self) -> StageInfo:
+        return _stage_info(self.strata, self.clusters[0], self.popsize[0])
+
+    def stage_info(self, stage: int = 0) -> StageInfo:
+        """Cached index structures of the first stage (strata, units, scale factors)."""
+        if stage != 0:
+            raise ValueError("only the first stage is cached")
+        return self._stage1
+
     def calibration_residuals(self, x: np.ndarray) -> np.ndarray:
         """Residualize weighted influence values for the calibration steps (R's ``svyrecvar``).
 
@@ -365,6 +391,29 @@ class Design:
             x = x[:, None]
         x = self.calibration_residuals(x)
         return _multistage(x, self.strata, self.clusters, self.popsize, self.lonely_psu)
+
+
+def _stage_info(strata: np.ndarray, units: np.ndarray, popsize: np.ndarray | None) -> StageInfo:
+    n = units.shape[0]
+    identity = bool(np.array_equal(units, np.arange(n)))
+    if identity:
+        unit_idx = units
+        first = np.arange(n)
+    else:
+        _, first, unit_idx = np.unique(units, return_index=True, return_inverse=True)
+    sk, str_row = np.unique(strata, return_inverse=True)
+    nstrat = sk.size
+    str_unit = str_row[first]
+    n_h = np.bincount(str_unit, minlength=nstrat).astype(np.float64)
+    if popsize is None:
+        f_h = np.ones(nstrat)
+    else:
+        pop_h = np.zeros(nstrat)
+        pop_h[str_unit] = popsize[first]
+        f_h = np.where(np.isinf(pop_h), 1.0, (pop_h - n_h) / pop_h)
+    scale_h = np.where(n_h > 1, f_h * n_h / np.maximum(n_h - 1, 1), f_h)
+    return StageInfo(identity, unit_idx.astype(np.int64), int(first.size), str_unit.astype(np.int64),
+                     str_row.astype(np.int64), nstrat, n_h, scale_h, f_h < 1e-7)
 
 
 def _units_per_parent(parent: np.ndarray, unit: np.ndarray) -> np.ndarray:

@@ -157,10 +157,10 @@ def _cell_index(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, 
     n = codes[0].shape[0] if codes else 0
     full = int(np.prod(sizes, dtype=np.float64))
     if full <= max(4 * n, 1 << 16) and full < 50_000_000:
-        cell = np.zeros(n, dtype=np.int64)
-        for c, k in zip(codes, sizes, strict=True):
-            cell *= k
-            cell += c
+        cell = codes[0].astype(np.int64, copy=True) if codes else np.zeros(n, dtype=np.int64)
+        for c, k in zip(codes[1:], sizes[1:], strict=True):
+            np.multiply(cell, k, out=cell)
+            np.add(cell, c, out=cell)
         return cell, tuple(sizes), None
     # Too many possible cells: keep only the ones that occur.
     combined = np.zeros(n, dtype=np.int64)
@@ -262,6 +262,7 @@ def _rake_full(
     tol: float = 1e-10,
     max_iter: int = 100,
     replicate_weights: np.ndarray | None = None,
+    keep_steps: bool = True,
 ) -> RakeResult:
     tg = as_mapping(targets)
     n = n_rows(data)
@@ -269,8 +270,19 @@ def _rake_full(
     names, codes, cats, tots = _margin_codes(data, tg)
     _check_totals(names, tots)
     sizes = [len(c) for c in cats]
-    for name, c, k, tot, cat in zip(names, codes, sizes, tots, cats, strict=True):
-        sample = np.bincount(c, weights=w, minlength=k)
+    cell, shape, cell_to_full = _cell_index(codes, sizes)
+    ncell = int(np.prod(shape))
+    table = np.bincount(cell, weights=w, minlength=ncell)
+    if cell_to_full is None:
+        table = table.reshape(shape)
+        mcodes = None
+    else:
+        mcodes = _cell_margin_index(shape, sizes, cell_to_full)
+    for k, (name, tot, cat) in enumerate(zip(names, tots, cats, strict=True)):
+        if mcodes is None:
+            sample = table.sum(axis=tuple(a for a in range(len(sizes)) if a != k))
+        else:
+            sample = np.bincount(mcodes[k], weights=table, minlength=sizes[k])
         absent = (sample <= 0) & (tot > 0)
         if absent.any():
             raise ValueError(
@@ -284,14 +296,6 @@ def _rake_full(
                 f"margin {name!r}: categories {[cat[i] for i in np.flatnonzero(stray)][:10]} have "
                 "respondents but a population target of 0; fix the target or recode those rows"
             )
-    cell, shape, cell_to_full = _cell_index(codes, sizes)
-    ncell = int(np.prod(shape))
-    table = np.bincount(cell, weights=w, minlength=ncell)
-    if cell_to_full is None:
-        table = table.reshape(shape)
-        mcodes = None
-    else:
-        mcodes = _cell_margin_index(shape, sizes, cell_to_full)
     factors, it, converged, step = rake_cells(table, mcodes, tots, names, tol=tol, max_iter=max_iter)
     if converged and np.isfinite(tol):
         # A stalled cycle (structural zeros) stops changing without meeting the margins.
@@ -323,8 +327,9 @@ def _rake_full(
             "combinations of categories), collapse sparse categories or raise max_iter"
         )
     flat = factors.reshape(-1)
-    out = w * flat[cell]
-    step_w = [w * s.reshape(-1)[cell] for s in step]
+    out = np.take(flat, cell)
+    out *= w
+    step_w = [w * s.reshape(-1)[cell] for s in step] if keep_steps else []
     rep = None
     if replicate_weights is not None:
         rw = np.asarray(replicate_weights, dtype=np.float64)
@@ -387,7 +392,7 @@ def rake(
     >>> [round(x, 6) for x in w]
     [30.0, 20.0, 20.0, 30.0]
     """
-    return _rake_full(data, targets, weights, tol=tol, max_iter=max_iter).weights
+    return _rake_full(data, targets, weights, tol=tol, max_iter=max_iter, keep_steps=False).weights
 
 
 def poststratify(data: Any, targets: Mapping[str, Mapping[Any, float]], weights: Any = None) -> np.ndarray:
@@ -408,7 +413,7 @@ def poststratify(data: Any, targets: Mapping[str, Mapping[Any, float]], weights:
             "poststratify takes exactly one column of cells; for several margins use rake(), "
             "for crossed cells combine the columns into one"
         )
-    return _rake_full(data, tg, weights, max_iter=1, tol=np.inf).weights
+    return _rake_full(data, tg, weights, max_iter=1, tol=np.inf, keep_steps=False).weights
 
 
 def trim(weights: Any, upper: float = np.inf, lower: float = -np.inf, *, strict: bool = False) -> np.ndarray:

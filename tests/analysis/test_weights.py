@@ -131,3 +131,27 @@ def test_large_rake_is_cell_based_and_exact():
     w = an.rake(cols, targets)
     for k, v in targets.items():
         np.testing.assert_allclose(np.bincount(cols[k], weights=w), list(v.values()), rtol=1e-8)
+
+
+@pytest.mark.parametrize("clusters", [False, True])
+@pytest.mark.parametrize("lonely", ["remove", "adjust", "average"])
+def test_fast_domain_path_equals_dense_path(clusters, lonely):
+    from analysis.estimate import domain_estimates
+
+    rng = np.random.default_rng(3)
+    n = 600
+    strata = rng.integers(0, 8, n)
+    psu = rng.integers(0, 6, n) if clusters else None
+    y = rng.normal(10, 3, n)
+    y[rng.random(n) < 0.1] = np.nan
+    dom = rng.choice(["a", "b", "c"], n)
+    w = rng.uniform(1, 5, n)
+    strata[0] = 99  # a stratum with one PSU
+    d = an.Design.from_data(weights=w, strata=strata, clusters=psu, lonely_psu=lonely, n=n)
+    for kind in ("mean", "total"):
+        fast = domain_estimates(d, y, kind=kind, by=dom, full_cov=False)
+        dense = domain_estimates(d, y, kind=kind, by=dom, full_cov=True)
+        np.testing.assert_allclose(fast.estimate, dense.estimate, rtol=1e-12)
+        np.testing.assert_allclose(np.diag(fast.cov), np.diag(dense.cov), rtol=1e-9)
+        np.testing.assert_allclose(fast.deff, dense.deff, rtol=1e-9)
+        np.testing.assert_array_equal(fast.df, dense.df)
