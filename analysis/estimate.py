@@ -267,7 +267,8 @@ def _fast_domains(design: Design, yv: np.ndarray, labels: list[Any], dom: np.nda
 
 def _replicate_cov(design: Design, yz: np.ndarray, masks: list[np.ndarray], kind: str, est: np.ndarray) -> np.ndarray:
     reps = design.replicates
-    assert reps is not None
+    if reps is None:
+        raise ValueError("the design has no replicate weights")
     rw = reps.weights
     thetas = np.empty((rw.shape[1], len(masks)))
     for d, m in enumerate(masks):

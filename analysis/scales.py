@@ -80,7 +80,7 @@ def cronbach_alpha(items: pd.DataFrame | np.ndarray, weights: Any = None) -> flo
     Examples
     --------
     >>> round(cronbach_alpha(np.array([[1, 2], [2, 3], [3, 3], [4, 5]])), 4)
-    0.9412
+    0.96
     """
     mat = np.asarray(items, dtype=np.float64)
     if mat.ndim != 2 or mat.shape[1] < 2:

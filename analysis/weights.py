@@ -208,10 +208,7 @@ def rake_cells(
     t = t0.copy()
     nm = len(targets)
     step = [t for _ in range(nm)]
-    if margin_codes is None:
-        has_reps = t0.ndim > nm
-    else:
-        has_reps = t0.ndim == 2
+    has_reps = t0.ndim > nm if margin_codes is None else t0.ndim == 2
     main_total = float(t0[0].sum() if has_reps else t0.sum())
     eps = tol * main_total
     it = 0
@@ -389,7 +386,7 @@ def rake(
     --------
     >>> data = {"sex": ["f", "m", "m", "f"], "age": ["y", "y", "o", "o"]}
     >>> w = rake(data, {"sex": {"f": 60, "m": 40}, "age": {"y": 50, "o": 50}})
-    >>> [round(x, 6) for x in w]
+    >>> w.round(6).tolist()
     [30.0, 20.0, 20.0, 30.0]
     """
     return _rake_full(data, targets, weights, tol=tol, max_iter=max_iter, keep_steps=False).weights
