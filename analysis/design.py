@@ -390,7 +390,7 @@ class Design:
         if x.ndim == 1:
             x = x[:, None]
         x = self.calibration_residuals(x)
-        return _multistage(x, self.strata, self.clusters, self.popsize, self.lonely_psu)
+        return _multistage(x, self.strata, self.clusters, self.popsize, self.lonely_psu, self._stage1)
 
 
 def _stage_info(strata: np.ndarray, units: np.ndarray, popsize: np.ndarray | None) -> StageInfo:
@@ -477,9 +477,10 @@ def _multistage(
     clusters: tuple[np.ndarray, ...],
     popsize: tuple[np.ndarray | None, ...],
     lonely: str,
+    info: StageInfo | None = None,
 ) -> np.ndarray:
     """R's ``multistage``: stage-1 variance plus, when fpcs are given, later stages scaled by n/N."""
-    v = _onestage(x, strata, clusters[0], popsize[0], lonely, None, stage=1)
+    v = _onestage(x, strata, clusters[0], popsize[0], lonely, None, stage=1, info=info)
     if popsize[0] is None or len(clusters) < 2:
         return v
     # Later stages: strata are the parent units; each contributes times the parent's sampling fraction.
@@ -506,41 +507,36 @@ def _onestage(
     lonely: str,
     row_mult: np.ndarray | None,
     stage: int,
+    info: StageInfo | None = None,
 ) -> np.ndarray:
     """Between-unit variance within strata, R's ``onestage``/``onestrat`` for all strata at once."""
     n, p = x.shape
-    uniq_units, unit_idx, = np.unique(units, return_inverse=True)
-    nu = uniq_units.size
-    first = np.unique(unit_idx, return_index=True)[1]
-    ustr = strata[first]
-    sk, ustr_code = np.unique(ustr, return_inverse=True)
-    nstrat = sk.size
-    n_h = np.bincount(ustr_code, minlength=nstrat).astype(np.float64)
-    if nu == n and np.array_equal(unit_idx, np.arange(n)):
+    if info is None:
+        info = _stage_info(strata, units, popsize)
+    nu, nstrat = info.nunits, info.nstrat
+    ustr_code = info.stratum_of_unit
+    n_h = info.n_h
+    if info.identity:
         totals = x
     else:
-        ind = sp.csr_matrix((np.ones(n), (unit_idx, np.arange(n))), shape=(nu, n))
+        ind = sp.csr_matrix((np.ones(n), (info.unit_of_row, np.arange(n))), shape=(nu, n))
         totals = np.asarray(ind @ x)
-    if popsize is None:
-        f_h = np.ones(nstrat)
-    else:
-        pop_u = popsize[first]
-        f_h = np.ones(nstrat)
-        pop_h = np.zeros(nstrat)
-        pop_h[ustr_code] = pop_u
-        f_h = np.where(np.isinf(pop_h), 1.0, (pop_h - n_h) / pop_h)
     mult_h = np.ones(nstrat)
     if row_mult is not None:
-        mult_h[ustr_code] = row_mult[first]
-    scale_h = np.where(n_h > 1, f_h * n_h / np.maximum(n_h - 1, 1), f_h) * mult_h
-    sums = np.zeros((nstrat, p))
-    np.add.at(sums, ustr_code, totals)
+        first_row = np.zeros(nu, dtype=np.int64)
+        first_row[info.unit_of_row[::-1]] = np.arange(n)[::-1]
+        mult_h[ustr_code] = row_mult[first_row]
+    scale_h = info.scale_h * mult_h
+    sums = np.empty((nstrat, p))
+    for j in range(p):
+        sums[:, j] = np.bincount(ustr_code, weights=totals[:, j], minlength=nstrat)
     means = sums / n_h[:, None]
     lonely_h = n_h == 1
     centred = totals - means[ustr_code]
     if lonely == "adjust":
         centred[lonely_h[ustr_code]] = totals[lonely_h[ustr_code]]
-    self_rep = f_h < 1e-7
+    self_rep = info.self_rep
+    sk = np.arange(nstrat)
     if (lonely_h & ~self_rep).any() and lonely == "fail":
         bad = sk[lonely_h & ~self_rep][:5].tolist()
         raise ValueError(
