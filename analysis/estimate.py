@@ -410,7 +410,12 @@ def _category_values(values: np.ndarray) -> tuple[list[Any], np.ndarray]:
         ok = ~np.isnan(values)
     else:
         ok = ~np.asarray(pd.isna(pd.Series(values, dtype=object)), dtype=bool)
-    cats = sorted(pd.unique(pd.Series(values[ok], dtype=object)).tolist(), key=lambda v: (str(type(v)), v))
+    uniq = pd.unique(pd.Series(values[ok], dtype=object)).tolist()
+    try:
+        # Codes written as text ("1", "2", "10") sort by their value, others as text.
+        cats = sorted(uniq, key=lambda v: (float(v), str(v)))
+    except (TypeError, ValueError):
+        cats = sorted(uniq, key=lambda v: (str(type(v)), str(v)))
     return cats, ok
 
 
