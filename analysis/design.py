@@ -67,6 +67,55 @@ def _codes(values: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
+class CalibrationCells:
+    """One calibration step on cells, for the segment-sum variance path.
+
+    The calibration residual of influence values ``x_id = z_i [d_i = d]`` is
+    ``x_id - w0_i a[cell_i, d]`` (see :meth:`Design.calibration_residuals`); ``correction``
+    returns ``a`` from cell sums, so no respondents x domains matrix is formed.
+    """
+
+    kind: str
+    cell: np.ndarray
+    ncell: int
+    cell_margin: list[np.ndarray]
+    sizes: list[int]
+    f_steps: list[np.ndarray]
+    count: np.ndarray
+    w0: np.ndarray
+
+    def correction(self, z: np.ndarray, dom: np.ndarray, nd: int) -> np.ndarray:
+        keys = self.cell * nd + dom
+        if self.kind == "poststratify":
+            zsum = np.bincount(keys, weights=z, minlength=self.ncell * nd).reshape(self.ncell, nd)
+            w0g = np.bincount(self.cell, weights=self.w0, minlength=self.ncell)
+            return np.divide(zsum, w0g[:, None], out=np.zeros_like(zsum), where=w0g[:, None] > 0)
+        w0_safe = np.where(self.w0 == 0, 1.0, self.w0)
+        v = np.where(self.w0 == 0, 0.0, z / w0_safe)
+        vsum = np.bincount(keys, weights=v, minlength=self.ncell * nd).reshape(self.ncell, nd)
+        a = np.zeros((self.ncell, nd))
+        for _ in range(10):
+            for k, mc in enumerate(self.cell_margin):
+                fk = self.f_steps[k]
+                kcat = self.sizes[k]
+                cur = (vsum - self.count[:, None] * a) / fk[:, None]
+                gsum = np.stack([np.bincount(mc, weights=cur[:, j], minlength=kcat) for j in range(nd)], axis=1)
+                gcnt = np.bincount(mc, weights=self.count, minlength=kcat)
+                gmean = np.divide(gsum, gcnt[:, None], out=np.zeros_like(gsum), where=gcnt[:, None] > 0)
+                a = a + fk[:, None] * gmean[mc]
+        return a
+
+    def stratum_cell_sums(self, stratum_of_row: np.ndarray, nstrat: int) -> tuple[np.ndarray, np.ndarray]:
+        keys = stratum_of_row * self.ncell + self.cell
+        w0h = np.bincount(keys, weights=self.w0, minlength=nstrat * self.ncell).reshape(nstrat, self.ncell)
+        w0sq = np.bincount(keys, weights=self.w0 * self.w0, minlength=nstrat * self.ncell).reshape(nstrat, self.ncell)
+        return w0h, w0sq
+
+    def unit_cell_matrix(self, unit_of_row: np.ndarray, nunits: int) -> sp.csr_matrix:
+        return sp.csr_matrix((self.w0, (unit_of_row, self.cell)), shape=(nunits, self.ncell))
+
+
+@dataclass(frozen=True, eq=False)
 class StageInfo:
     """Index structures of one sampling stage, computed once per design."""
 
@@ -350,6 +399,30 @@ class Design:
     def _stage1(self) -> StageInfo:
         return _stage_info(self.strata, self.clusters[0], self.popsize[0])
 
+    @cached_property
+    def all_weights_positive(self) -> bool:
+        """True when no weight is zero (then answered rows and nonzero-weight rows coincide)."""
+        return bool(np.all(self.weights > 0))
+
+    @cached_property
+    def _cal_cells(self) -> CalibrationCells:
+        if len(self.calibrations) != 1:
+            raise ValueError("the segment-sum path handles exactly one calibration step")
+        return _calibration_cells(self.calibrations[0])
+
+    @cached_property
+    def _cal_stratum_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        info = self._stage1
+        return self._cal_cells.stratum_cell_sums(info.stratum_of_row, info.nstrat)
+
+    def calibration_stratum_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sums of base weights and squared base weights per (stratum, calibration cell), cached."""
+        return self._cal_stratum_sums
+
+    def calibration_cells(self) -> CalibrationCells:
+        """Cell structure of the (single) calibration step, cached."""
+        return self._cal_cells
+
     def stage_info(self, stage: int = 0) -> StageInfo:
         """Cached index structures of the first stage (strata, units, scale factors)."""
         if stage != 0:
@@ -428,6 +501,31 @@ def _group_sums(g: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
     for j in range(x.shape[1]):
         out[:, j] = np.bincount(g, weights=x[:, j], minlength=k)
     return out
+
+
+def _calibration_cells(cal: Calibration) -> CalibrationCells:
+    w0 = cal.old_weights
+    if cal.kind == "poststratify":
+        g = cal.codes[0]
+        k = int(g.max()) + 1
+        return CalibrationCells("poststratify", g, k, [np.arange(k)], [k], [np.ones(k)], np.bincount(g, minlength=k).astype(np.float64), w0)
+    sizes = [int(c.max()) + 1 for c in cal.codes]
+    combined = np.zeros(w0.shape[0], dtype=np.int64)
+    for c, k in zip(cal.codes, sizes, strict=True):
+        combined = combined * k + c
+    uniq, cell = np.unique(combined, return_inverse=True)
+    ncell = uniq.size
+    cell_margin = []
+    rest = uniq.copy()
+    for k in reversed(sizes):
+        cell_margin.append(rest % k)
+        rest = rest // k
+    cell_margin.reverse()
+    first = np.unique(cell, return_index=True)[1]
+    w0_safe = np.where(w0 == 0, 1.0, w0)
+    f_steps = [np.where(w0[first] == 0, 1.0, sw[first] / w0_safe[first]) for sw in cal.step_weights]
+    count = np.bincount(cell, minlength=ncell).astype(np.float64)
+    return CalibrationCells("rake", cell.astype(np.int64), ncell, cell_margin, sizes, f_steps, count, w0)
 
 
 def _raking_residuals(x: np.ndarray, cal: Calibration) -> np.ndarray:

@@ -73,6 +73,14 @@ def _domains(design: Design, by: Any) -> tuple[list[Any], np.ndarray]:
     if by is None:
         return [None], np.zeros(design.n, dtype=np.int64)
     values = design.get(by)
+    if values.dtype.kind in "iu" and values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < 1_000_000:
+            # Small integer codes: a lookup table instead of hashing every row.
+            present = np.flatnonzero(np.bincount(values - lo, minlength=hi - lo + 1))
+            lut = np.full(hi - lo + 1, -1, dtype=np.int64)
+            lut[present] = np.arange(present.size)
+            return (present + lo).tolist(), lut[values - lo]
     s = pd.Series(values, dtype=object) if values.dtype.kind not in "iuf" else pd.Series(values)
     codes, uniques = pd.factorize(s, sort=True)
     labels = list(uniques)
@@ -179,11 +187,12 @@ def domain_estimates(
 
 
 def _fast_ok(design: Design) -> bool:
-    return (
-        design.replicates is None
-        and not design.calibrations
-        and (len(design.clusters) == 1 or design.popsize[0] is None)
-    )
+    if design.replicates is not None or len(design.calibrations) > 1:
+        return False
+    if len(design.clusters) > 1 and design.popsize[0] is not None:
+        return False
+    info = design.stage_info(0)
+    return info.identity or info.nunits * 64 <= max(design.n, 1) * 8
 
 
 def _fast_domains(design: Design, yv: np.ndarray, labels: list[Any], dom: np.ndarray, kind: str, name: str) -> Estimates:
@@ -195,13 +204,28 @@ def _fast_domains(design: Design, yv: np.ndarray, labels: list[Any], dom: np.nda
     """
     nd = len(labels)
     w = design.weights
-    ok = ~np.isnan(yv) & (dom >= 0)
-    wd = np.where(ok, w, 0.0)
+    info = design.stage_info(0)
+    h = info.stratum_of_row
+    nstrat = info.nstrat
+    ok = ~np.isnan(yv)
+    has_none = bool((dom < 0).any())
+    if has_none:
+        ok &= dom >= 0
+        dz = np.where(dom >= 0, dom, 0)
+    else:
+        dz = dom
+    okf = ok.astype(np.float64)
+    wd = w * okf
     yz = np.where(ok, yv, 0.0)
-    dz = np.where(dom >= 0, dom, 0)
-    wsum = np.bincount(dz, weights=wd, minlength=nd)
-    nrow = np.bincount(dz, weights=ok, minlength=nd).astype(np.int64)
-    nobs = np.bincount(dz, weights=ok & (w != 0), minlength=nd).astype(np.int64)
+    keys = h * nd + dz
+    nk = nstrat * nd
+    cnt_hd = np.bincount(keys, weights=okf, minlength=nk).reshape(nstrat, nd)
+    wsum = np.bincount(keys, weights=wd, minlength=nk).reshape(nstrat, nd).sum(axis=0)
+    nrow = cnt_hd.sum(axis=0).astype(np.int64)
+    if design.all_weights_positive:
+        nobs = nrow
+    else:
+        nobs = np.bincount(dz, weights=okf * (w != 0), minlength=nd).astype(np.int64)
     empty = (nrow == 0) | (wsum <= 0)
     if empty.any():
         lab = labels[int(np.flatnonzero(empty)[0])]
@@ -209,35 +233,46 @@ def _fast_domains(design: Design, yv: np.ndarray, labels: list[Any], dom: np.nda
             f"domain {lab!r} of variable {name!r} has no respondents with an answer and a positive "
             "weight: drop or merge that domain"
         )
-    wy = np.bincount(dz, weights=wd * yz, minlength=nd)
+    wy = np.bincount(keys, weights=wd * yz, minlength=nk).reshape(nstrat, nd).sum(axis=0)
+    mu = wy / wsum
+    resid = yz - mu[dz]
     if kind == "mean":
-        est = wy / wsum
-        resid = yz - est[dz]
-        z = wd * resid / wsum[dz]
+        est = mu
+        z = wd * resid
+        z /= wsum[dz]
     else:
         est = wy
-        resid = yz - (wy / wsum)[dz]
         z = wd * yz
-    info = design.stage_info(0)
-    h = info.stratum_of_row
-    nstrat = info.nstrat
+    cal = design.calibration_cells() if design.calibrations else None
+    a = None if cal is None else cal.correction(z, dz, nd)  # (ncell, nd): x_id = z_i[d_i=d] - w0_i a[cell_i, d]
+    if info.identity:
+        present = cnt_hd.ravel() > 0
+        psu_count = nrow  # each row its own PSU
+        s1 = np.bincount(keys, weights=z, minlength=nk).reshape(nstrat, nd)
+        s2 = np.bincount(keys, weights=z * z, minlength=nk).reshape(nstrat, nd)
     if info.identity:
         keys = h * nd + dz
-        t, tkeys = z, keys
         present = np.bincount(keys, weights=ok, minlength=nstrat * nd) > 0
         psu_count = np.bincount(dz, weights=ok, minlength=nd)  # each row its own PSU
+        s1 = np.bincount(keys, weights=z, minlength=nstrat * nd).reshape(nstrat, nd)
+        s2 = np.bincount(keys, weights=z * z, minlength=nstrat * nd).reshape(nstrat, nd)
+        if a is not None:
+            w0h, w0sqh = design.calibration_stratum_sums()
+            cross = np.bincount(keys, weights=z * cal.w0 * a[cal.cell, dz], minlength=nstrat * nd).reshape(nstrat, nd)
+            s1 = s1 - w0h @ a
+            s2 = s2 - 2 * cross + w0sqh @ (a * a)
     else:
-        pair_key = info.unit_of_row.astype(np.int64) * nd + dz
-        uniq, pair = np.unique(pair_key, return_inverse=True)
-        t = np.bincount(pair, weights=z, minlength=uniq.size)
-        pair_ok = np.bincount(pair, weights=ok, minlength=uniq.size) > 0
-        pair_unit = uniq // nd
-        pair_d = uniq % nd
-        tkeys = info.stratum_of_unit[pair_unit] * nd + pair_d
-        present = np.bincount(tkeys, weights=pair_ok, minlength=nstrat * nd) > 0
-        psu_count = np.bincount(pair_d, weights=pair_ok, minlength=nd)
-    s1 = np.bincount(tkeys, weights=t, minlength=nstrat * nd).reshape(nstrat, nd)
-    s2 = np.bincount(tkeys, weights=t * t, minlength=nstrat * nd).reshape(nstrat, nd)
+        nu = info.nunits
+        ukeys = info.unit_of_row * nd + dz
+        tot = np.bincount(ukeys, weights=z, minlength=nu * nd).reshape(nu, nd)
+        if a is not None:
+            tot = tot - cal.unit_cell_matrix(info.unit_of_row, nu) @ a
+        pair_ok = (np.bincount(ukeys, weights=okf, minlength=nu * nd) > 0).reshape(nu, nd)
+        psu_count = pair_ok.sum(axis=0)
+        skeys = (info.stratum_of_unit[:, None] * nd + np.arange(nd)[None, :]).ravel()
+        present = np.bincount(skeys, weights=pair_ok.ravel(), minlength=nstrat * nd) > 0
+        s1 = np.bincount(skeys, weights=tot.ravel(), minlength=nstrat * nd).reshape(nstrat, nd)
+        s2 = np.bincount(skeys, weights=(tot * tot).ravel(), minlength=nstrat * nd).reshape(nstrat, nd)
     n_h = info.n_h[:, None]
     lonely = (info.n_h == 1) & ~info.self_rep
     if lonely.any() and design.lonely_psu == "fail":
@@ -255,7 +290,9 @@ def _fast_domains(design: Design, yv: np.ndarray, labels: list[Any], dom: np.nda
     strata_count = present.reshape(nstrat, nd).sum(axis=0)
     dfs = (psu_count - strata_count).astype(np.int64)
     # design effects (R's svymean/svytotal deff=TRUE)
-    ss = np.bincount(dz, weights=wd * resid * resid, minlength=nd)
+    resid *= resid
+    resid *= wd
+    ss = np.bincount(dz, weights=resid, minlength=nd)
     with np.errstate(invalid="ignore", divide="ignore"):
         s2w = ss / wsum * nobs / (nobs - 1)
         vsrs = s2w * (wsum - nobs) / (wsum * nobs)

@@ -133,9 +133,10 @@ def test_large_rake_is_cell_based_and_exact():
         np.testing.assert_allclose(np.bincount(cols[k], weights=w), list(v.values()), rtol=1e-8)
 
 
+@pytest.mark.parametrize("calibration", [None, "poststratify", "rake"])
 @pytest.mark.parametrize("clusters", [False, True])
 @pytest.mark.parametrize("lonely", ["remove", "adjust", "average"])
-def test_fast_domain_path_equals_dense_path(clusters, lonely):
+def test_fast_domain_path_equals_dense_path(clusters, lonely, calibration):
     from analysis.estimate import domain_estimates
 
     rng = np.random.default_rng(3)
@@ -148,6 +149,11 @@ def test_fast_domain_path_equals_dense_path(clusters, lonely):
     w = rng.uniform(1, 5, n)
     strata[0] = 99  # a stratum with one PSU
     d = an.Design.from_data(weights=w, strata=strata, clusters=psu, lonely_psu=lonely, n=n)
+    g = {"g": rng.integers(0, 3, n), "k": rng.integers(0, 2, n)}
+    if calibration == "poststratify":
+        d = d.poststratify("g", {0: 500.0, 1: 700.0, 2: 900.0}, data=g)
+    elif calibration == "rake":
+        d = d.rake({"g": {0: 500.0, 1: 700.0, 2: 900.0}, "k": {0: 1000.0, 1: 1100.0}}, data=g)
     for kind in ("mean", "total"):
         fast = domain_estimates(d, y, kind=kind, by=dom, full_cov=False)
         dense = domain_estimates(d, y, kind=kind, by=dom, full_cov=True)
