@@ -3,6 +3,7 @@
 Pure functions on a respondent-level table; no web framework, no plotting imports.
 """
 
+from .compare import adjust_pvalues, compare_waves, trend
 from .design import Calibration, Design, Replicates
 from .estimate import (
     Estimates,
@@ -15,6 +16,8 @@ from .estimate import (
     proportion,
     total,
 )
+from .io import Codebook, read_codebook, read_export
+from .scales import cronbach_alpha, index_reliability, score_index, score_indexes
 from .weights import (
     base_weights,
     effective_sample_size,
@@ -30,6 +33,16 @@ from .weights import (
 
 __all__ = [
     "Calibration",
+    "Codebook",
+    "adjust_pvalues",
+    "compare_waves",
+    "cronbach_alpha",
+    "index_reliability",
+    "read_codebook",
+    "read_export",
+    "score_index",
+    "score_indexes",
+    "trend",
     "Design",
     "Estimates",
     "Replicates",

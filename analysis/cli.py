@@ -16,6 +16,7 @@ from .compare import compare_waves
 from .design import Design
 from .estimate import mean, proportion, total
 from .io import read_export, read_strings, read_targets, to_numeric
+from .scales import index_reliability
 from .weights import poststratify, rake, trim_and_rake, weight_diagnostics
 
 ESTIMATE_KEYS = ["variable", "category", "domain", "estimate", "se", "ci_low", "ci_high", "deff", "n"]
@@ -168,6 +169,15 @@ def _compare(args: argparse.Namespace) -> int:
     if args.format == "text":
         for v in table["verdict"]:
             print(v)
+        rel = index_reliability(frame, codebook.indexes, by=["wave"])
+        if not rel.empty:
+            print()
+            print("Reliability (Cronbach's alpha of each index's items, by wave):")
+            for r in rel.to_dict(orient="records"):
+                wave = r["wave"] if isinstance(r["wave"], str) else "all waves"
+                value = f"{r['alpha']:.2f}" if r["alpha"] is not None and r["alpha"] == r["alpha"] else "not computed"
+                note = f" ({r['note']})" if r["note"] else ""
+                print(f"  {codebook.label(r['index'])}, {wave}: alpha {value}, n = {r['n']}{note}")
     else:
         _emit(table.to_dict(orient="records"), args.format, COMPARE_KEYS)
     return 0

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["score_index", "score_indexes", "cronbach_alpha"]
+__all__ = ["score_index", "score_indexes", "cronbach_alpha", "index_reliability", "rescaled"]
 
 
 def _item_spec(item: Mapping[str, Any]) -> tuple[str, float, float, bool]:
@@ -102,3 +102,47 @@ def cronbach_alpha(items: pd.DataFrame | np.ndarray, weights: Any = None) -> flo
         raise ValueError("the sum score does not vary: alpha is undefined")
     item_var = sum(var(mat[:, j]) for j in range(k))
     return float(k / (k - 1) * (1 - item_var / total_var))
+
+
+def index_reliability(
+    data: pd.DataFrame, indexes: Sequence[Mapping[str, Any]], *, by: Sequence[str] = ("wave",), weights: Any = None
+) -> pd.DataFrame:
+    """Cronbach's alpha of every multi-item index, overall and per group of ``by`` columns.
+
+    Items are rescaled to 0-100 (reversed where the index says) before alpha, so
+    reversed items count in the right direction. Returns one row per index and group
+    with ``alpha`` and ``n`` (complete cases); groups with fewer than 3 complete cases
+    or a constant sum score get ``alpha`` None with a ``note`` saying why.
+    """
+    w_all = None if weights is None else np.asarray(weights, dtype=np.float64)
+    rows = []
+    for col in by:
+        if col not in data.columns:
+            raise ValueError(f"column {col!r} is not in the data")
+    groups: list[tuple[dict[str, Any], np.ndarray]] = [(dict.fromkeys(by), np.ones(len(data), bool))]
+    if by:
+        tuples = np.empty(len(data), dtype=object)
+        tuples[:] = list(data[list(by)].itertuples(index=False, name=None))
+        combos = {t for t in tuples if not any(v is None or (isinstance(v, float) and np.isnan(v)) for v in t)}
+        for combo in sorted(combos, key=lambda t: tuple(str(v) for v in t)):
+            mask = np.fromiter((t == combo for t in tuples), dtype=bool, count=len(data))
+            groups.append((dict(zip(by, combo, strict=True)), mask))
+    for ix in indexes:
+        items = ix.get("items") or []
+        if len(items) < 2:
+            continue
+        mat = np.column_stack([rescaled(data, it) for it in items])
+        for labels, mask in groups:
+            sub = mat[mask]
+            ww = None if w_all is None else w_all[mask]
+            n = int((~np.isnan(sub).any(axis=1)).sum())
+            row = {"index": ix["key"], **labels, "n": n, "alpha": None, "note": ""}
+            if n < 3:
+                row["note"] = "fewer than 3 respondents answered every item"
+            else:
+                try:
+                    row["alpha"] = cronbach_alpha(sub, ww)
+                except ValueError as exc:
+                    row["note"] = str(exc)
+            rows.append(row)
+    return pd.DataFrame(rows)

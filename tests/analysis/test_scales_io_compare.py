@@ -219,3 +219,17 @@ def test_export_fixture_is_current(tmp_path):
     before = (EXPORT.read_bytes(), CODEBOOK.read_bytes())
     runpy.run_path(str(Path(DATA) / "make_export.py"), run_name="__main__")
     assert (EXPORT.read_bytes(), CODEBOOK.read_bytes()) == before
+
+
+def test_index_reliability_per_wave():
+    from analysis.scales import index_reliability
+
+    frame, cb = read_export(EXPORT, CODEBOOK)
+    rel = index_reliability(frame, cb.indexes, by=["wave"])
+    trust = rel[rel["index"] == "trust"]
+    assert pd.isna(trust["wave"].iloc[0]) and list(trust["wave"].iloc[1:]) == ["2025-q1", "2025-q2", "2025-q3"]
+    assert trust["alpha"].between(0.3, 1).all()
+    assert "moral_alignment" not in set(rel["index"])  # one item: no alpha
+    # same as alpha on the rescaled items by hand
+    sub = frame[frame["wave"] == "2025-q2"][["pj_respect", "pj_listen"]]
+    assert trust.iloc[2]["alpha"] == pytest.approx(cronbach_alpha(sub))
