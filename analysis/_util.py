@@ -116,6 +116,22 @@ def code_categories(values: Any, categories: Sequence[Any], name: str) -> np.nda
             f"column {name!r} has {int(missing.sum())} missing values: impute them or give them "
             "their own category (with a target) before weighting"
         )
+    if arr.dtype.kind in "iuf" and all(isinstance(c, str) for c in cats):
+        # Numeric data with categories written as text ("1", "2"): compare as numbers.
+        try:
+            num_keys = [float(c) for c in cats]
+        except ValueError:
+            num_keys = None
+        if num_keys is not None:
+            codes = pd.Index(num_keys, dtype=np.float64).get_indexer(arr.astype(np.float64))
+            bad = codes < 0
+            if bad.any():
+                stray = sorted({str(v) for v in np.unique(arr[bad])})[:10]
+                raise ValueError(
+                    f"column {name!r} has values with no target: {stray}; add a target for each "
+                    "or recode those rows into a category that has one"
+                )
+            return codes.astype(np.int64)
     obj = pd.Series(arr.astype(object) if arr.dtype.kind not in "O" else arr, dtype=object)
     cat_keys = [str(c) for c in cats] if arr.dtype.kind in "OUS" and all(isinstance(v, str) for v in obj.head(100)) else cats
     if len(set(cat_keys)) != len(cat_keys):

@@ -178,8 +178,12 @@ def domain_estimates(
         psum = float(wd.sum())
         nob = int(np.count_nonzero(wd))
         s2 = _svyvar(yz[m], wd)
-        if psum > nob and np.isfinite(s2) and s2 > 0:
-            vsrs = s2 * (psum - nob) / (psum * nob)
+        if np.isfinite(s2) and s2 > 0:
+            # Weights that do not describe a population larger than the sample (e.g. scaled
+            # to the sample size) make the without-replacement formula meaningless: use
+            # R's deff="replace" (simple random sampling with replacement) for them.
+            fpc = (psum - nob) / psum if psum > nob * (1 + 1e-6) else 1.0
+            vsrs = s2 * fpc / nob
             if kind == "total":
                 vsrs *= psum**2
             deff[d] = cov[d, d] / vsrs
@@ -295,10 +299,11 @@ def _fast_domains(design: Design, yv: np.ndarray, labels: list[Any], dom: np.nda
     ss = np.bincount(dz, weights=resid, minlength=nd)
     with np.errstate(invalid="ignore", divide="ignore"):
         s2w = ss / wsum * nobs / (nobs - 1)
-        vsrs = s2w * (wsum - nobs) / (wsum * nobs)
+        fpc = np.where(wsum > nobs * (1 + 1e-6), (wsum - nobs) / wsum, 1.0)  # see the dense path
+        vsrs = s2w * fpc / nobs
         if kind == "total":
             vsrs = vsrs * wsum**2
-        deff = np.where((wsum > nobs) & (nobs > 1) & (vsrs > 0), var / vsrs, np.nan)
+        deff = np.where((nobs > 1) & (vsrs > 0), var / vsrs, np.nan)
     return Estimates(kind, labels, est, np.diag(var), nobs, dfs, deff, nrow)
 
 

@@ -161,3 +161,23 @@ def test_fast_domain_path_equals_dense_path(clusters, lonely, calibration):
         np.testing.assert_allclose(np.diag(fast.cov), np.diag(dense.cov), rtol=1e-9)
         np.testing.assert_allclose(fast.deff, dense.deff, rtol=1e-9)
         np.testing.assert_array_equal(fast.df, dense.df)
+
+
+def test_rake_matches_numbers_and_text_categories():
+    w_num = an.rake({"a": np.array([1, 2, 2])}, {"a": {"1": 10, "2": 10}})
+    w_txt = an.rake({"a": np.array(["1", "2", "2"], dtype=object)}, {"a": {1: 10, 2: 10}})
+    np.testing.assert_allclose(w_num, [10, 5, 5])
+    np.testing.assert_allclose(w_txt, [10, 5, 5])
+
+
+def test_deff_with_weights_scaled_to_sample_size():
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=300)
+    w = rng.uniform(0.5, 1.5, 300)
+    w = w / w.mean()  # sums to n: no finite population to correct for
+    d = an.Design.from_data(weights=w, n=300)
+    row = an.mean(d, y).iloc[0]
+    # with-replacement SRS variance: weighted variance * n/(n-1) / n
+    s2 = np.average((y - row["estimate"]) ** 2, weights=w) * 300 / 299
+    assert row["deff"] == pytest.approx(row["se"] ** 2 / (s2 / 300))
+    assert 1 < row["deff"] < 1.2
