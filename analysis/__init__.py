@@ -14,6 +14,7 @@ from .estimate import (
     domain_estimates,
     mean,
     proportion,
+    regression,
     total,
 )
 from .io import Codebook, read_codebook, read_export
@@ -60,6 +61,7 @@ __all__ = [
     "poststratify",
     "proportion",
     "rake",
+    "regression",
     "total",
     "trim",
     "trim_and_rake",

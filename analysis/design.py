@@ -31,9 +31,10 @@ LONELY_PSU_OPTIONS = ("fail", "remove", "certainty", "adjust", "average")
 class Calibration:
     """One post-stratification or raking step, kept for the calibration residuals.
 
-    ``kind`` is ``"poststratify"`` or ``"rake"``; ``codes[k]`` holds the cell (category) of
-    every row for margin k; ``step_weights[k]`` the weights right after margin k was met
-    (for post-stratification the weights after the step); ``old_weights`` the weights before.
+    ``kind`` is ``"poststratify"``, ``"rake"`` or ``"linear"``; ``codes[k]`` holds the cell
+    (category) of every row for margin k; ``step_weights[k]`` the weights right after margin
+    k was met (for post-stratification the weights after the step); ``old_weights`` the
+    weights before; for linear calibration ``matrix`` is the calibration model matrix.
     """
 
     kind: str
@@ -41,6 +42,7 @@ class Calibration:
     codes: tuple[np.ndarray, ...]
     step_weights: tuple[np.ndarray, ...]
     old_weights: np.ndarray
+    matrix: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -342,6 +344,50 @@ class Design:
             reps = replace(reps, weights=res.replicate_weights, df=None)
         return replace(self, weights=res.weights, calibrations=(*self.calibrations, cal), replicates=reps)
 
+    def calibrate(self, population: Mapping[str, float], data: Any | None = None) -> Design:
+        r"""Linear (GREG) calibration to population totals (R's ``calibrate(calfun="linear")``).
+
+        ``population`` maps each calibration variable to its population total:
+        ``"(Intercept)"`` for the population size, a numeric column name for its total, or
+        ``"column=level"`` for the number of units in a category. New weights
+        :math:`w_i g_i` with :math:`g_i = 1 + x_i^\top\lambda`,
+        :math:`\lambda = (X^\top W X)^{-1}(T - X^\top w)`, meet every total exactly (weights
+        can turn negative when the totals are far from the sample's). The variance uses the
+        residuals of the weighted regression on the calibration variables (Deville and
+        Sarndal 1992; Lumley 2010, ch. 7).
+        """
+        if self.replicates is not None:
+            raise ValueError("linear calibration of replicate designs is not supported: calibrate, then use Taylor variances")
+        if not population:
+            raise ValueError("give at least one population total to calibrate to")
+        d = self._targets_data(data)
+        cols, names, totals = [], [], []
+        for key, total in population.items():
+            if key == "(Intercept)":
+                col = np.ones(self.n)
+            elif "=" in key:
+                var, level = key.split("=", 1)
+                values = column(d, var)
+                col = (np.asarray([str(v) for v in values], dtype=object) == level).astype(np.float64)
+                if not col.any():
+                    raise ValueError(f"calibration variable {key!r}: no respondent has {var} = {level}")
+            else:
+                col = pd.to_numeric(pd.Series(column(d, key)), errors="coerce").to_numpy(dtype=np.float64)
+                if np.isnan(col).any():
+                    raise ValueError(f"calibration variable {key!r} has missing or non-numeric values: impute them first")
+            cols.append(col)
+            names.append(key)
+            totals.append(float(total))
+        xmat = np.column_stack(cols)
+        w = self.weights
+        xtwx = xmat.T @ (xmat * w[:, None])
+        if np.linalg.matrix_rank(xtwx) < xmat.shape[1]:
+            raise ValueError(f"calibration variables {names} are collinear: drop one (e.g. the intercept or a level)")
+        lam = np.linalg.solve(xtwx, np.asarray(totals) - xmat.T @ w)
+        new_w = w * (1.0 + xmat @ lam)
+        cal = Calibration("linear", tuple(names), (), (new_w,), w, xmat)
+        return replace(self, weights=new_w, calibrations=(*self.calibrations, cal))
+
     def trim(self, upper: float = np.inf, lower: float = -np.inf, *, strict: bool = False) -> Design:
         """Trim weights as R's ``trimWeights`` (excess shared equally); calibration info is dropped."""
         from .weights import trim as _trim
@@ -453,6 +499,14 @@ class Design:
                 num = _group_sums(g, x * ratio[:, None], k)
                 means = np.divide(num, den[:, None], out=np.zeros_like(num), where=den[:, None] > 0)
                 x = x - means[g] * psw[:, None]
+            elif cal.kind == "linear":
+                # R: qr.resid(qr(X * sqrt(w0)), x / (g sqrt(w0))) * g sqrt(w0)
+                half = np.sqrt(cal.old_weights)
+                gw = cal.step_weights[0] / np.where(cal.old_weights == 0, 1.0, cal.old_weights) * half
+                xs = cal.matrix * half[:, None]
+                u = x / np.where(gw == 0, 1.0, gw)[:, None]
+                coef, *_ = np.linalg.lstsq(xs, u, rcond=None)
+                x = (u - xs @ coef) * gw[:, None]
             else:
                 x = _raking_residuals(x, cal)
         return x if two_d else x[:, 0]

@@ -20,6 +20,7 @@ from .design import Design
 
 __all__ = [
     "Estimates",
+    "regression",
     "mean",
     "total",
     "proportion",
@@ -192,6 +193,8 @@ def domain_estimates(
 
 def _fast_ok(design: Design) -> bool:
     if design.replicates is not None or len(design.calibrations) > 1:
+        return False
+    if design.calibrations and design.calibrations[0].kind not in ("rake", "poststratify"):
         return False
     if len(design.clusters) > 1 and design.popsize[0] is not None:
         return False
@@ -515,3 +518,53 @@ def difference(
     tstat = diff / se if se > 0 else (0.0 if diff == 0 else np.inf)
     p = float(2 * special.stdtr(max(df, 1), -abs(tstat)))
     return {"estimate": diff, "se": se, "ci_low": lo, "ci_high": hi, "t": float(tstat), "df": df, "p_value": p}
+
+
+def regression(design: Design, y: Any, terms: list[str | Any], *, intercept: bool = True, level: float = 0.95,
+               names: list[str] | None = None) -> pd.DataFrame:
+    r"""Design-based linear regression (R's ``svyglm(y ~ x1 + x2, design)``, gaussian).
+
+    Coefficients by weighted least squares,
+    :math:`\hat\beta = (X^\top W X)^{-1} X^\top W y`; their covariance is the design-based
+    (linearization) variance of the estimating equations, i.e. of the influence values
+    :math:`w_i e_i x_i^\top (X^\top W X)^{-1}`, including calibration residuals. Rows with
+    a missing value are left out as a domain (the design is kept whole). Intervals use t
+    with the design df minus the number of coefficients plus one, as R's ``confint``.
+    """
+    yv = _numeric(design.get(y), "y")
+    cols = [_numeric(design.get(t), t if isinstance(t, str) else "x") for t in terms]
+    labels = names or [t if isinstance(t, str) else f"x{i + 1}" for i, t in enumerate(terms)]
+    if intercept:
+        cols = [np.ones(design.n), *cols]
+        labels = ["(Intercept)", *labels]
+    xmat = np.column_stack(cols)
+    ok = ~np.isnan(yv) & ~np.isnan(xmat).any(axis=1)
+    w = np.where(ok, design.weights, 0.0)
+    xz = np.where(ok[:, None], xmat, 0.0)
+    yz = np.where(ok, yv, 0.0)
+    xtwx = xz.T @ (xz * w[:, None])
+    if np.linalg.matrix_rank(xtwx) < xz.shape[1]:
+        raise ValueError(f"regression terms {labels} are collinear or constant: drop one")
+    ainv = np.linalg.inv(xtwx)
+    beta = ainv @ (xz.T @ (w * yz))
+    resid = np.where(ok, yz - xz @ beta, 0.0)
+    infl = (xz * (w * resid)[:, None]) @ ainv
+    if design.replicates is None:
+        cov = design.taylor_cov(infl)
+    else:
+        reps = design.replicates
+        thetas = np.empty((reps.weights.shape[1], xz.shape[1]))
+        for r in range(reps.weights.shape[1]):
+            wr = np.where(ok, reps.weights[:, r], 0.0)
+            thetas[r] = np.linalg.solve(xz.T @ (xz * wr[:, None]), xz.T @ (wr * yz))
+        centre = beta if reps.mse else thetas.mean(axis=0)
+        dev = (thetas - centre) * np.sqrt(reps.rscales)[:, None]
+        cov = reps.scale * dev.T @ dev
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    df = max(design.degf - xz.shape[1] + 1, 1)
+    q = _t_quantile(level, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tval = beta / se
+    p = 2 * special.stdtr(df, -np.abs(tval))
+    return pd.DataFrame({"term": labels, "estimate": beta, "se": se, "ci_low": beta - q * se, "ci_high": beta + q * se,
+                         "t": tval, "p_value": p, "df": df})

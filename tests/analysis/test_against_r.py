@@ -261,3 +261,21 @@ def test_differences(dclus1, dstrat):
     close([d["estimate"], d["se"]], "diff_api00_yes_minus_no_schwide_dstrat")
     d = an.difference(dclus1.rake(RAKE_TARGETS), "api00", by="stype", first="E", second="H")
     close([d["estimate"], d["se"]], "diff_api00_H_minus_E_rake_glm")
+
+
+# ---------------------------------------------------------------- optional rows 15 and 18
+def test_r15_linear_calibration(dclus1):
+    cal = dclus1.calibrate({"(Intercept)": 6194, "api99": 3914069})
+    close(cal.weights, "r15_weights_calibrate")
+    close(est_se(an.mean(cal, "api00")), "r15_mean_api00_calibrate")
+    # calibrating to category counts is post-stratification
+    cal = dclus1.calibrate({"(Intercept)": 6194, "stype=H": 755, "stype=M": 1018})
+    close(est_se(an.total(cal, "enroll")), "r15_total_enroll_calibrate_stype")
+
+
+@pytest.mark.parametrize("design", ["dclus1", "dstrat"])
+def test_r18_regression(request, design):
+    d = request.getfixturevalue(design)
+    fit = an.regression(d, "api00", ["ell", "meals"])
+    close(list(fit["estimate"]) + list(fit["se"]), f"r18_svyglm_ell_meals_{design}")
+    assert list(fit["term"]) == ["(Intercept)", "ell", "meals"]

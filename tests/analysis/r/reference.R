@@ -65,6 +65,12 @@ for (opt in c("remove", "adjust", "average", "certainty")) {
 }
 options(survey.lonely.psu = "fail")
 
+put("r15_mean_api00_calibrate", "m_se(svymean(~api00, calibrate(dclus1, ~api99, c(6194, 3914069))))")
+put("r15_weights_calibrate", "weights(calibrate(dclus1, ~api99, c(6194, 3914069)))")
+put("r15_total_enroll_calibrate_stype", "m_se(svytotal(~enroll, calibrate(dclus1, ~stype, c(6194, 755, 1018)), na.rm=TRUE))")
+put("r18_svyglm_ell_meals_dclus1", "{g <- svyglm(api00 ~ ell + meals, dclus1); c(coef(g), SE(g))}")
+put("r18_svyglm_ell_meals_dstrat", "{g <- svyglm(api00 ~ ell + meals, dstrat); c(coef(g), SE(g))}")
+
 # weights themselves
 put("w_rake_dclus1", "weights(rkclus1)")
 put("w_ps_dclus1", "weights(psclus1)")
