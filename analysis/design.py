@@ -68,7 +68,7 @@ def _codes(values: np.ndarray) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class CalibrationCells:
     """One calibration step on cells, for the segment-sum variance path.
 
@@ -87,25 +87,37 @@ class CalibrationCells:
     w0: np.ndarray
 
     def correction(self, z: np.ndarray, dom: np.ndarray, nd: int) -> np.ndarray:
+        """``a`` (ncell, nd) from influence values ``z`` whose domain is ``dom``."""
         keys = self.cell * nd + dom
         if self.kind == "poststratify":
-            zsum = np.bincount(keys, weights=z, minlength=self.ncell * nd).reshape(self.ncell, nd)
-            w0g = np.bincount(self.cell, weights=self.w0, minlength=self.ncell)
-            return np.divide(zsum, w0g[:, None], out=np.zeros_like(zsum), where=w0g[:, None] > 0)
-        w0_safe = np.where(self.w0 == 0, 1.0, self.w0)
-        v = np.where(self.w0 == 0, 0.0, z / w0_safe)
-        vsum = np.bincount(keys, weights=v, minlength=self.ncell * nd).reshape(self.ncell, nd)
+            sums = np.bincount(keys, weights=z, minlength=self.ncell * nd).reshape(self.ncell, nd)
+        else:
+            w0_safe = np.where(self.w0 == 0, 1.0, self.w0)
+            v = np.where(self.w0 == 0, 0.0, z / w0_safe)
+            sums = np.bincount(keys, weights=v, minlength=self.ncell * nd).reshape(self.ncell, nd)
+        return self.correction_from_sums(sums)
+
+    def correction_from_sums(self, sums: np.ndarray) -> np.ndarray:
+        """``a`` from cell x domain sums: of ``z`` (post-stratification) or ``z / w0`` (raking)."""
+        nd = sums.shape[1]
+        if self.kind == "poststratify":
+            w0g = self.w0_per_cell
+            return np.divide(sums, w0g[:, None], out=np.zeros_like(sums), where=w0g[:, None] > 0)
         a = np.zeros((self.ncell, nd))
         for _ in range(10):
             for k, mc in enumerate(self.cell_margin):
                 fk = self.f_steps[k]
                 kcat = self.sizes[k]
-                cur = (vsum - self.count[:, None] * a) / fk[:, None]
+                cur = (sums - self.count[:, None] * a) / fk[:, None]
                 gsum = np.stack([np.bincount(mc, weights=cur[:, j], minlength=kcat) for j in range(nd)], axis=1)
                 gcnt = np.bincount(mc, weights=self.count, minlength=kcat)
                 gmean = np.divide(gsum, gcnt[:, None], out=np.zeros_like(gsum), where=gcnt[:, None] > 0)
                 a = a + fk[:, None] * gmean[mc]
         return a
+
+    @cached_property
+    def w0_per_cell(self) -> np.ndarray:
+        return np.bincount(self.cell, weights=self.w0, minlength=self.ncell)
 
     def stratum_cell_sums(self, stratum_of_row: np.ndarray, nstrat: int) -> tuple[np.ndarray, np.ndarray]:
         keys = stratum_of_row * self.ncell + self.cell

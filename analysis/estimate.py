@@ -223,11 +223,16 @@ def _fast_domains(design: Design, yv: np.ndarray, labels: list[Any], dom: np.nda
         dz = dom
     okf = ok.astype(np.float64)
     wd = w * okf
-    yz = np.where(ok, yv, 0.0)
+    # Shift y by one observed value so that sums of squares do not cancel badly.
+    first = int(np.argmax(ok))
+    c = float(yv[first]) if ok[first] else 0.0
+    yc = yv - c
+    yc[~ok] = 0.0
     keys = h * nd + dz
     nk = nstrat * nd
     cnt_hd = np.bincount(keys, weights=okf, minlength=nk).reshape(nstrat, nd)
-    wsum = np.bincount(keys, weights=wd, minlength=nk).reshape(nstrat, nd).sum(axis=0)
+    w_hd = np.bincount(keys, weights=wd, minlength=nk).reshape(nstrat, nd)
+    wsum = w_hd.sum(axis=0)
     nrow = cnt_hd.sum(axis=0).astype(np.int64)
     if design.all_weights_positive:
         nobs = nrow
@@ -240,35 +245,27 @@ def _fast_domains(design: Design, yv: np.ndarray, labels: list[Any], dom: np.nda
             f"domain {lab!r} of variable {name!r} has no respondents with an answer and a positive "
             "weight: drop or merge that domain"
         )
-    wy = np.bincount(keys, weights=wd * yz, minlength=nk).reshape(nstrat, nd).sum(axis=0)
-    mu = wy / wsum
-    resid = yz - mu[dz]
+    wyc = wd * yc
+    wy_hd = np.bincount(keys, weights=wyc, minlength=nk).reshape(nstrat, nd)
+    mu_c = wy_hd.sum(axis=0) / wsum  # domain means of the shifted y
     if kind == "mean":
-        est = mu
-        z = wd * resid
-        z /= wsum[dz]
+        est = mu_c + c
+        m, inv = mu_c, 1.0 / wsum  # z = w (y_c - m) / W_d
     else:
-        est = wy
-        z = wd * yz
+        est = (mu_c + c) * wsum
+        m, inv = np.full(nd, -c), np.ones(nd)  # z = w (y_c + c) = w y
+    wyc *= yc
+    wyy_hd = np.bincount(keys, weights=wyc, minlength=nk).reshape(nstrat, nd)
+    ss = (wyy_hd - 2 * mu_c * wy_hd + mu_c * mu_c * w_hd).sum(axis=0)  # sum w (y - mean)^2, for deff
     cal = design.calibration_cells() if design.calibrations else None
-    a = None if cal is None else cal.correction(z, dz, nd)  # (ncell, nd): x_id = z_i[d_i=d] - w0_i a[cell_i, d]
     if info.identity:
+        s1, s2 = _identity_sums(design, cal, keys, nstrat, nd, wd, yc, m, inv, w_hd, wy_hd)
         present = cnt_hd.ravel() > 0
         psu_count = nrow  # each row its own PSU
-        s1 = np.bincount(keys, weights=z, minlength=nk).reshape(nstrat, nd)
-        s2 = np.bincount(keys, weights=z * z, minlength=nk).reshape(nstrat, nd)
-    if info.identity:
-        keys = h * nd + dz
-        present = np.bincount(keys, weights=ok, minlength=nstrat * nd) > 0
-        psu_count = np.bincount(dz, weights=ok, minlength=nd)  # each row its own PSU
-        s1 = np.bincount(keys, weights=z, minlength=nstrat * nd).reshape(nstrat, nd)
-        s2 = np.bincount(keys, weights=z * z, minlength=nstrat * nd).reshape(nstrat, nd)
-        if a is not None:
-            w0h, w0sqh = design.calibration_stratum_sums()
-            cross = np.bincount(keys, weights=z * cal.w0 * a[cal.cell, dz], minlength=nstrat * nd).reshape(nstrat, nd)
-            s1 = s1 - w0h @ a
-            s2 = s2 - 2 * cross + w0sqh @ (a * a)
     else:
+        z = wd * (yc - m[dz])
+        z *= inv[dz]
+        a = None if cal is None else cal.correction(z, dz, nd)  # x_id = z_i[d_i=d] - w0_i a[cell_i, d]
         nu = info.nunits
         ukeys = info.unit_of_row * nd + dz
         tot = np.bincount(ukeys, weights=z, minlength=nu * nd).reshape(nu, nd)
@@ -297,9 +294,6 @@ def _fast_domains(design: Design, yv: np.ndarray, labels: list[Any], dom: np.nda
     strata_count = present.reshape(nstrat, nd).sum(axis=0)
     dfs = (psu_count - strata_count).astype(np.int64)
     # design effects (R's svymean/svytotal deff=TRUE)
-    resid *= resid
-    resid *= wd
-    ss = np.bincount(dz, weights=resid, minlength=nd)
     with np.errstate(invalid="ignore", divide="ignore"):
         s2w = ss / wsum * nobs / (nobs - 1)
         fpc = np.where(wsum > nobs * (1 + 1e-6), (wsum - nobs) / wsum, 1.0)  # see the dense path
@@ -308,6 +302,49 @@ def _fast_domains(design: Design, yv: np.ndarray, labels: list[Any], dom: np.nda
             vsrs = vsrs * wsum**2
         deff = np.where((nobs > 1) & (vsrs > 0), var / vsrs, np.nan)
     return Estimates(kind, labels, est, np.diag(var), nobs, dfs, deff, nrow)
+
+
+def _identity_sums(design, cal, keys, nstrat, nd, wd, yc, m, inv, w_hd, wy_hd):
+    r"""Stratum x domain sums of the influence values and their squares, respondents as PSUs.
+
+    With :math:`z_i = w_i (y_i - m_d)\,\mathrm{inv}_d` (a mean: :math:`m_d` the domain mean,
+    inv :math:`1/W_d`; a total: :math:`m_d = 0`, inv 1), the sums come from weighted sums of
+    1, y and y^2 without forming z: :math:`\sum z = (\sum wy - m\sum w)\,\mathrm{inv}`,
+    :math:`\sum z^2 = (\sum w^2y^2 - 2m\sum w^2y + m^2\sum w^2)\,\mathrm{inv}^2`.
+    """
+    nk = nstrat * nd
+    w2 = wd * wd
+    s_w2 = np.bincount(keys, weights=w2, minlength=nk).reshape(nstrat, nd)
+    w2 *= yc
+    s_w2y = np.bincount(keys, weights=w2, minlength=nk).reshape(nstrat, nd)
+    w2 *= yc
+    s_w2yy = np.bincount(keys, weights=w2, minlength=nk).reshape(nstrat, nd)
+    s1 = (wy_hd - m * w_hd) * inv
+    s2 = (s_w2yy - 2 * m * s_w2y + m * m * s_w2) * inv * inv
+    if cal is None:
+        return s1, s2
+    ncell = cal.ncell
+    k3 = keys * ncell + cal.cell
+    nb = nk * ncell
+
+    def sums(weights):
+        return np.bincount(k3, weights=weights, minlength=nb).reshape(nstrat, nd, ncell)
+
+    mm = m[None, :, None]
+    ii = inv[None, :, None]
+    w0 = cal.w0
+    if cal.kind == "poststratify":
+        zs = (sums(wd * yc) - mm * sums(wd)) * ii
+    else:
+        w0_safe = np.where(w0 == 0, 1.0, w0)
+        wi = np.where(w0 == 0, 0.0, wd / w0_safe)
+        zs = (sums(wi * yc) - mm * sums(wi)) * ii
+    a = cal.correction_from_sums(zs.sum(axis=0).T)
+    ww0 = wd * w0
+    zw0 = (sums(ww0 * yc) - mm * sums(ww0)) * ii  # sums of z * w0 per (h, d, cell)
+    cross = np.einsum("hdc,cd->hd", zw0, a)
+    w0h, w0sqh = design.calibration_stratum_sums()
+    return s1 - w0h @ a, s2 - 2 * cross + w0sqh @ (a * a)
 
 
 def _replicate_cov(design: Design, yz: np.ndarray, masks: list[np.ndarray], kind: str, est: np.ndarray) -> np.ndarray:

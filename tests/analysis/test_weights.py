@@ -181,3 +181,16 @@ def test_deff_with_weights_scaled_to_sample_size():
     s2 = np.average((y - row["estimate"]) ** 2, weights=w) * 300 / 299
     assert row["deff"] == pytest.approx(row["se"] ** 2 / (s2 / 300))
     assert 1 < row["deff"] < 1.2
+
+
+def test_fast_path_is_stable_for_large_values():
+    from analysis.estimate import domain_estimates
+
+    rng = np.random.default_rng(11)
+    n = 2000
+    y = 1e7 + rng.normal(0, 1, n)
+    d = an.Design.from_data(weights=rng.uniform(1, 3, n), strata=rng.integers(0, 4, n), n=n)
+    dom = rng.integers(0, 3, n)
+    fast = domain_estimates(d, y, by=dom, full_cov=False)
+    dense = domain_estimates(d, y, by=dom, full_cov=True)
+    np.testing.assert_allclose(np.diag(fast.cov), np.diag(dense.cov), rtol=1e-7)
