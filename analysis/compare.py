@@ -238,7 +238,10 @@ def compare_waves(
             if len(present) < 2:
                 bar.step()
                 continue
-            est = domain_estimates(design, np.where(np.isin(wave_col, present), y, np.nan), kind="mean", by=wave_col, name=m["measure"])
+            # Waves are disjoint sets of strata, so wave estimates are uncorrelated and the
+            # variances alone give the SE of a difference (the fast path returns them).
+            est = domain_estimates(design, np.where(np.isin(wave_col, present), y, np.nan), kind="mean",
+                                   by=wave_col, name=m["measure"], full_cov=False)
             lab = [str(v) for v in est.labels]
             for a, b in zip(present[:-1], present[1:], strict=True):
                 i, j = lab.index(a), lab.index(b)

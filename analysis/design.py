@@ -61,10 +61,10 @@ class Replicates:
     df: int | None = None
 
 
-def _codes(values: np.ndarray) -> np.ndarray:
+def _codes(values: np.ndarray, what: str = "design variable") -> np.ndarray:
     codes, _ = pd.factorize(pd.Series(values, dtype=object) if values.dtype.kind not in "iuf" else pd.Series(values), sort=True)
     if (codes < 0).any():
-        raise ValueError("design variables (strata, clusters) must not be missing")
+        raise ValueError(f"{what} has missing values in {int((codes < 0).sum())} rows: every row needs one")
     return codes.astype(np.int64)
 
 
@@ -236,7 +236,7 @@ class Design:
             return arr
 
         w = as_weights(None if weights is None else np.asarray(get(weights, "weights"), dtype=np.float64), nrow)
-        st = np.zeros(nrow, dtype=np.int64) if strata is None else _codes(get(strata, "strata"))
+        st = np.zeros(nrow, dtype=np.int64) if strata is None else _codes(get(strata, "strata"), f"strata {strata!r}" if isinstance(strata, str) else "strata")
         if clusters is None:
             cl_list: list[Any] = []
         elif isinstance(clusters, (list, tuple)):
@@ -246,7 +246,8 @@ class Design:
         stage_units: list[np.ndarray] = []
         parent = st
         for i, c in enumerate(cl_list):
-            raw = _codes(get(c, f"clusters (stage {i + 1})"))
+            what = f"clusters {c!r} (stage {i + 1})" if isinstance(c, str) else f"clusters (stage {i + 1})"
+            raw = _codes(get(c, what), what)
             # Nest: a unit is identified by its parent and its own label.
             stage_units.append(_codes(parent.astype(np.int64) * (int(raw.max()) + 1) + raw))
             parent = stage_units[-1]
