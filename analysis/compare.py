@@ -213,15 +213,16 @@ def compare_waves(
     design = build_design(frame)
     if rake:
         design = rake_by_wave(design, frame, codebook.target_margins())
-    wave_col = frame["wave"].astype(str).to_numpy(dtype=object)
-    wave_no = np.array([waves_present.index(w) for w in wave_col], dtype=np.float64)
+    wave_idx = pd.Categorical(frame["wave"].astype(str), categories=waves_present).codes.astype(np.int64)
+    wave_no = wave_idx.astype(np.float64)
     if by is not None:
         if by not in frame.columns:
             raise ValueError(f"--by column {by!r} is not in the export")
         groups = frame[by].astype(object).to_numpy()
         group_labels = sorted({str(g) for g in groups if g is not None and not (isinstance(g, float) and np.isnan(g))})
         domains: list[tuple[str | None, np.ndarray]] = [(None, np.ones(len(frame), bool))]
-        domains += [(g, np.array([str(v) == g for v in groups])) for g in group_labels]
+        as_text = np.array([None if g is None else str(g) for g in groups], dtype=object)
+        domains += [(g, as_text == g) for g in group_labels]
     else:
         domains = [(None, np.ones(len(frame), bool))]
     measures = _measures(frame, codebook)
@@ -234,15 +235,17 @@ def compare_waves(
             base = {k: m[k] for k in ("measure", "kind", "scale", "label", "category", "category_label")}
             base.update({"by": by, "domain": dom_label})
             answered = ~np.isnan(y)
-            present = [w for w in waves_present if (answered & (wave_col == w)).any()]
+            counts = np.bincount(wave_idx[answered], minlength=len(waves_present))
+            present = [w for w, k in zip(waves_present, counts, strict=True) if k > 0]
             if len(present) < 2:
                 bar.step()
                 continue
             # Waves are disjoint sets of strata, so wave estimates are uncorrelated and the
             # variances alone give the SE of a difference (the fast path returns them).
-            est = domain_estimates(design, np.where(np.isin(wave_col, present), y, np.nan), kind="mean",
-                                   by=wave_col, name=m["measure"], full_cov=False)
-            lab = [str(v) for v in est.labels]
+            keep = counts[wave_idx] > 0
+            by_wave = wave_idx if keep.all() else np.where(keep, wave_idx.astype(np.float64), np.nan)
+            est = domain_estimates(design, y, kind="mean", by=by_wave, name=m["measure"], full_cov=False)
+            lab = [waves_present[int(v)] for v in est.labels]
             for a, b in zip(present[:-1], present[1:], strict=True):
                 i, j = lab.index(a), lab.index(b)
                 diff = float(est.estimate[j] - est.estimate[i])

@@ -295,7 +295,7 @@ class Design:
     def n(self) -> int:
         return int(self.weights.shape[0])
 
-    @property
+    @cached_property
     def degf(self) -> int:
         """Design degrees of freedom (R's ``degf``): PSUs minus strata, or replicate rank minus 1."""
         if self.replicates is not None:
@@ -303,6 +303,9 @@ class Design:
                 return int(self.replicates.df)
             return int(np.linalg.matrix_rank(self.replicates.weights, tol=None)) - 1
         inset = self.weights != 0
+        if inset.all():
+            info = self._stage1
+            return int(info.nunits - info.nstrat)
         return int(np.unique(self.clusters[0][inset]).size - np.unique(self.strata[inset]).size)
 
     def get(self, y: str | Any) -> np.ndarray:
