@@ -111,6 +111,11 @@ def read_export(csv_path: str | Path, codebook_path: str | Path) -> tuple[pd.Dat
             continue
         if var.get("kind") in ("item", "multi_option") and var.get("type") not in ("text", "string"):
             frame[name] = to_numeric(frame[name], name, cb.missing_codes(name))
+        elif var.get("kind") == "weighting" and cb.missing_codes(name):
+            # Weighting variables stay categorical strings, but "Prefer not to say" and other
+            # missing codes are missing for weighting too (never a category of their own).
+            missing = {f"{c:g}" for c in cb.missing_codes(name)}
+            frame[name] = frame[name].where(~frame[name].isin(missing))
     if "base_weight" in frame.columns:
         frame["base_weight"] = to_numeric(frame["base_weight"], "base_weight")
     return frame, cb

@@ -61,7 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     logging.getLogger("werkzeug").addFilter(_ScrubClientAddress())
 
-    from . import errors, context
+    from . import context, errors
 
     errors.init_app(app)
     context.init_app(app)

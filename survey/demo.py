@@ -50,7 +50,7 @@ INVITATION_BITS = 72
 DISTRICTS = {"Central": 18000, "East": 26000, "North": 31000, "South": 24000, "West": 21000}
 # How each district's residents feel (points on the 0-10 latent scale) and how that drifts per wave.
 DISTRICT_LEVEL = {"Central": 0.3, "East": -0.6, "North": 0.6, "South": -0.2, "West": 0.1}
-DISTRICT_DRIFT = {"Central": 0.05, "East": 0.30, "North": 0.0, "South": -0.20, "West": 0.10}
+DISTRICT_DRIFT = {"Central": 0.15, "East": 0.45, "North": 0.10, "South": -0.20, "West": 0.20}
 
 AGE_SHARE = [0.13, 0.20, 0.18, 0.17, 0.16, 0.16]  # codes 1..6
 AGE_RESPONSE = [0.45, 0.6, 0.8, 1.0, 1.2, 1.4]  # relative response propensity

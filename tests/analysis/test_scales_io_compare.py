@@ -233,3 +233,24 @@ def test_index_reliability_per_wave():
     # same as alpha on the rescaled items by hand
     sub = frame[frame["wave"] == "2025-q2"][["pj_respect", "pj_listen"]]
     assert trust.iloc[2]["alpha"] == pytest.approx(cronbach_alpha(sub))
+
+
+def test_missing_codes_of_weighting_variables_are_missing(tmp_path):
+    """'Prefer not to say' (-9) in a weighting variable is missing, never a category to rake."""
+    import json
+
+    from analysis import read_export
+
+    (tmp_path / "e.csv").write_text("response_id,wave,age_band\na,w1,1\nb,w1,-9\nc,w1,\n", encoding="utf-8")
+    codebook = {
+        "format": "community-trust-export/1",
+        "instrument": {"key": "k", "version": 1},
+        "waves": [{"slug": "w1", "order": 1}],
+        "variables": [{"name": "age_band", "kind": "weighting", "type": "choice", "missing_codes": [-9]}],
+        "indexes": [],
+        "targets": [],
+    }
+    (tmp_path / "c.json").write_text(json.dumps(codebook), encoding="utf-8")
+    frame, _ = read_export(tmp_path / "e.csv", tmp_path / "c.json")
+    assert frame["age_band"].iloc[0] == "1"
+    assert frame["age_band"].iloc[1:].isna().all()
