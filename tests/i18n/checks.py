@@ -20,8 +20,14 @@ TRANSLATIONS = ROOT / "translations"
 INSTRUMENTS = ROOT / "instruments"
 #: The extra keywords the Makefile passes to pybabel extract.
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "ngettext": (1, 2)}
-#: Interface text shown only to staff; everything else can reach a resident.
-STAFF_ONLY = ("survey/staff/",)
+#: Interface text shown only to staff (a `staff` folder or a `staff_*` module anywhere, and the
+#: analysts' export); everything else can reach a resident.
+STAFF_ONLY_FILES = frozenset({"survey/export.py"})
+
+
+def staff_only(path: str) -> bool:
+    parts = path.split("/")
+    return path in STAFF_ONLY_FILES or "staff" in parts[:-1] or parts[-1].startswith("staff_")
 
 _PLACEHOLDER_RE = re.compile(
     r"%%"  # a literal percent sign, not a placeholder
@@ -119,7 +125,7 @@ class Extracted:
 
     @property
     def resident(self) -> bool:
-        return any(not f.startswith(STAFF_ONLY) for f in self.files)
+        return any(not staff_only(f) for f in self.files)
 
 
 def extract(root: Path = ROOT) -> dict[str, Extracted]:

@@ -7,7 +7,15 @@ import pytest
 
 from survey.instrument_i18n import read_instrument
 
-from .checks import INSTRUMENTS, extract, flesch_kincaid, sentences, syllables, worst_sentences
+from .checks import (
+    INSTRUMENTS,
+    extract,
+    flesch_kincaid,
+    sentences,
+    staff_only,
+    syllables,
+    worst_sentences,
+)
 
 LIMIT = 8.5
 
@@ -36,6 +44,17 @@ def test_the_instrument_reads_at_grade_8_or_below(path):
     questions = [t.source for t in texts if t.id.startswith("item.") and t.id.endswith(".text")]
     grade, message = _report(f"{path.name} questions", questions)
     assert grade.grade <= LIMIT, message
+
+
+@pytest.mark.parametrize(
+    ("path", "staff"),
+    [("survey/staff/routes.py", True), ("survey/complaints/templates/complaints/staff/queue.html", True),
+     ("survey/complaints/staff_routes.py", True), ("survey/export.py", True),
+     ("survey/complaints/templates/complaints/policy.html", False), ("survey/templates/base.html", False),
+     ("survey/errors.py", False)],
+)
+def test_staff_only_text_is_told_apart(path, staff):
+    assert staff_only(path) is staff
 
 
 @pytest.mark.parametrize(
