@@ -72,6 +72,72 @@ def instruments_check(paths: tuple[str, ...]) -> None:
                    + ", ".join(f"{k} ({v['status']})" for k, v in inst.languages.items()))
 
 
+def _instrument_path(name: str) -> str:
+    """A path as given, else a file of that name in the instruments folder."""
+    from pathlib import Path
+
+    path = Path(name)
+    if not path.exists() and (Path(current_app.config["INSTRUMENTS_DIR"]) / name).exists():
+        path = Path(current_app.config["INSTRUMENTS_DIR"]) / name
+    if not path.is_file():
+        raise click.ClickException(f"{name}: no such instrument file")
+    return str(path)
+
+
+@instruments_cli.command("export-texts")
+@click.argument("instrument")
+@click.option("--format", "fmt", type=click.Choice(["csv", "po"]), default="csv", show_default=True)
+@click.option("--lang", "langs", multiple=True,
+              help="Language to translate into (repeatable); default: every declared language.")
+@click.option("--out", required=True, type=click.Path(),
+              help="CSV file; for PO a folder (one catalog per language), or a .po file for one --lang.")
+def instruments_export_texts(instrument: str, fmt: str, langs: tuple[str, ...], out: str) -> None:
+    """Export an instrument's texts for translators: a spreadsheet CSV or gettext PO catalogs."""
+    from .instrument_i18n import TextsError, read_instrument, write_export
+    from .instruments import InstrumentError
+
+    try:
+        inst = read_instrument(_instrument_path(instrument))
+        paths = write_export(inst, fmt, out, list(langs) or None)
+    except (TextsError, InstrumentError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in paths:
+        click.echo(f"Wrote {path} ({len(inst.texts)} texts).")
+
+
+@instruments_cli.command("import-texts")
+@click.argument("instrument")
+@click.argument("translations", type=click.Path(exists=True, dir_okay=False))
+@click.option("--lang", default=None, help="Import only this language's column (a PO file names its own).")
+@click.option("--status", type=click.Choice(["draft", "reviewed", "approved"]), default=None,
+              help="Set the language's review status (reviewed and approved need --reviewer).")
+@click.option("--reviewer", default=None, help="Who reviewed the translation.")
+@click.option("--dry-run", is_flag=True, help="Check everything, change nothing.")
+def instruments_import_texts(instrument: str, translations: str, lang: str | None, status: str | None,
+                             reviewer: str | None, dry_run: bool) -> None:
+    """Import translated texts (CSV or PO) into the instrument's TOML; refused as a whole on any problem."""
+    from .instrument_i18n import TextsError, import_texts
+    from .instruments import InstrumentError
+
+    path = _instrument_path(instrument)
+    try:
+        result = import_texts(path, translations, lang=lang, status=status, reviewer=reviewer, dry_run=dry_run)
+    except (TextsError, InstrumentError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for code, ids in result.changed.items():
+        click.echo(f"{code}: {len(ids)} text(s) {'would change' if dry_run else 'changed'}.")
+    if not result.changed:
+        click.echo("No text changed.")
+    for code, ids in result.untranslated.items():
+        click.echo(f"{code}: {len(ids)} text(s) still untranslated, e.g. {ids[0]}.")
+    if result.skipped_fuzzy:
+        click.echo(f"Not imported, marked fuzzy: {', '.join(result.skipped_fuzzy)}.")
+    for message in result.messages:
+        click.echo(message)
+    if result.written:
+        click.echo(f"Wrote {path}; check it with `flask --app wsgi instruments check` and review the diff.")
+
+
 @click.command("demo")
 @with_appcontext
 @click.option("--seed", default=20261125, show_default=True, help="Random seed (the demo is deterministic).")

@@ -76,7 +76,7 @@ def test_round_trip_every_value_and_label(app, two_waves, tmp_path):
                 assert cell == value
     # Every label in every language of the instrument.
     languages = codebook["languages"]
-    assert languages == ["en", "es", "ar"]
+    assert languages[:3] == ["en", "es", "ar"] and len(languages) == len(set(languages)) >= 3
     for variable in codebook["variables"]:
         assert set(variable["label"]) == set(languages), variable["name"]
         for value in variable["values"]:
@@ -86,7 +86,9 @@ def test_round_trip_every_value_and_label(app, two_waves, tmp_path):
     trust = next(v for v in codebook["variables"] if v["name"] == "trust_agency")
     assert trust["label"]["es"] == inst.items["trust_agency"].text["es"].replace("{agency}", "Testville Police Department")
     assert trust["values"][0] == {"code": 0, "label": {lang: inst.items["trust_agency"].low[lang] for lang in languages}}
-    assert {"code": -9, "label": {"en": "Prefer not to say", "es": "Prefiero no decirlo", "ar": "أفضّل عدم الإجابة"}} in trust["values"]
+    prefer = next(v for v in trust["values"] if v["code"] == -9)
+    assert set(prefer["label"]) == set(languages)
+    assert {k: prefer["label"][k] for k in ("en", "es", "ar")} == {"en": "Prefer not to say", "es": "Prefiero no decirlo", "ar": "أفضّل عدم الإجابة"}
     explain = next(v for v in codebook["variables"] if v["name"] == "pj_explain")
     assert -9 in explain["missing_codes"] and -8 in explain["missing_codes"]
     sex = next(v for v in codebook["variables"] if v["name"] == "sex")
