@@ -96,22 +96,21 @@ def build_pages(inst: InstrumentDef, wave: Wave, *, ask_stratum: bool | None = N
     """One page per section; an item marked ``own_page`` gets a page to itself."""
     pages: list[Page] = []
     for section in inst.sections:
-        run: list[Item] = []
-        keys = iter([section.key, *(f"{section.key}-{n}" for n in range(2, 20))])
-
-        def flush() -> None:
-            nonlocal run
-            if run:
-                pages.append(Page(next(keys), section.title, tuple(run)))
-                run = []
-
+        # Consecutive items share a page; an own_page item splits the section around itself.
+        groups: list[tuple[Item, ...]] = []
         for item in inst.items_in(section):
-            if item.own_page:
-                flush()
-                pages.append(Page(item.key.replace("_", "-"), section.title, (item,), single=True))
+            if item.own_page or not groups or groups[-1][0].own_page:
+                groups.append((item,))
             else:
-                run.append(item)
-        flush()
+                groups[-1] = (*groups[-1], item)
+        shared = 0
+        for group in groups:
+            if group[0].own_page:
+                pages.append(Page(group[0].key.replace("_", "-"), section.title, group, single=True))
+            else:
+                shared += 1
+                key = section.key if shared == 1 else f"{section.key}-{shared}"
+                pages.append(Page(key, section.title, group))
     if ask_stratum is None:
         ask_stratum = wave.mode == WaveMode.OPEN_LINK
     if ask_stratum and wave.strata:
@@ -149,20 +148,27 @@ def draft_id(token: str) -> str:
 
 def new_draft(wave: Wave, invitation: Invitation | None) -> tuple[str, SurveyDraft]:
     """Start a questionnaire: returns the cookie token and the stored draft (committed)."""
-    session = db.session
-    session.execute(delete(SurveyDraft).where(SurveyDraft.expires_at < utcnow()))
+    wave_id = wave.id
+    invitation_id = invitation.id if invitation else None
+    stratum = invitation.stratum if invitation else None
     token = secrets.token_urlsafe(32)
+    session = db.write()
+    session.execute(delete(SurveyDraft).where(SurveyDraft.expires_at < utcnow()))
     draft = SurveyDraft(
         id=draft_id(token),
-        wave_id=wave.id,
-        invitation_id=invitation.id if invitation else None,
-        stratum=invitation.stratum if invitation else None,
+        wave_id=wave_id,
+        invitation_id=invitation_id,
+        stratum=stratum,
         answers={},
         expires_at=_expiry(),
     )
     session.add(draft)
-    if invitation is not None and invitation.started_on is None:
-        invitation.started_on = today()
+    if invitation_id is not None:
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.started_on.is_(None))
+            .values(started_on=today())
+        )
     session.commit()
     return token, draft
 
@@ -175,8 +181,8 @@ def load_draft(token: str | None) -> SurveyDraft | None:
     ).first()
 
 
-def save_answers(draft: SurveyDraft, page: Page, values: Mapping[str, Any]) -> None:
-    """Replace the page's answers in the draft (an emptied question is removed) and extend it."""
+def merge_answers(draft: SurveyDraft, page: Page, values: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The draft's answers with this page's replaced (an emptied question is removed), and the stratum."""
     answers = dict(draft.answers or {})
     for item in page.items:
         value = values.get(item.key)
@@ -185,14 +191,28 @@ def save_answers(draft: SurveyDraft, page: Page, values: Mapping[str, Any]) -> N
         else:
             answers[item.key] = value
     answers[LAST_PAGE] = page.key
+    stratum = draft.stratum
     if any(item.key == STRATUM_KEY for item in page.items):
         wave = db.session.get(Wave, draft.wave_id)
         code = answers.get(STRATUM_KEY)
         names = [s.name for s in wave.strata] if wave else []
-        draft.stratum = names[code - 1] if isinstance(code, int) and 1 <= code <= len(names) else None
-    draft.answers = answers
-    draft.expires_at = _expiry()
-    db.session.commit()
+        stratum = names[code - 1] if isinstance(code, int) and 1 <= code <= len(names) else None
+    return answers, stratum
+
+
+def save_answers(draft: SurveyDraft, answers: dict[str, Any], stratum: str | None) -> bool:
+    """Store the answers and extend the draft; False when the draft is gone (already submitted)."""
+    expires = _expiry()
+    session = db.write()
+    updated = session.execute(
+        update(SurveyDraft)
+        .where(SurveyDraft.id == draft.id)
+        .values(answers=answers, stratum=stratum, expires_at=expires)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    draft.answers, draft.stratum, draft.expires_at = answers, stratum, expires
+    return updated == 1
 
 
 def seconds_left(draft: SurveyDraft) -> int:
@@ -249,7 +269,9 @@ def answer_rows(inst: InstrumentDef, answers: Mapping[str, Any]) -> list[Answer]
     return rows
 
 
-def submit_draft(draft: SurveyDraft, wave: Wave, language: str) -> Response:
+def submit_draft(
+    draft: SurveyDraft, wave: Wave, language: str, answers: Mapping[str, Any], stratum: str | None
+) -> Response:
     """Store the draft as a response in ONE transaction that also uses up the code and the draft.
 
     The guards are the row counts of ``DELETE draft`` and ``UPDATE invitation ... WHERE used_on IS
@@ -257,8 +279,8 @@ def submit_draft(draft: SurveyDraft, wave: Wave, language: str) -> Response:
     of two concurrent submits waits on the row lock and then finds nothing to delete or update.
     """
     inst = instrument_for_wave(wave)
-    answers = dict(draft.answers or {})
-    draft_key, invitation_id, stratum = draft.id, draft.invitation_id, draft.stratum
+    draft_key, invitation_id, wave_id = draft.id, draft.invitation_id, wave.id
+    rows = answer_rows(inst, answers)
     session = db.write()
     if session.execute(delete(SurveyDraft).where(SurveyDraft.id == draft_key)).rowcount != 1:
         session.rollback()
@@ -277,19 +299,21 @@ def submit_draft(draft: SurveyDraft, wave: Wave, language: str) -> Response:
             db.write().execute(delete(SurveyDraft).where(SurveyDraft.id == draft_key))
             db.session.commit()
             raise CodeAlreadyUsed
-        invitation = session.get(Invitation, invitation_id)
-        probability = invitation.selection_probability if invitation else None
-        stratum = invitation.stratum if invitation else stratum
+        invitation = session.execute(
+            select(Invitation.stratum, Invitation.selection_probability).where(Invitation.id == invitation_id)
+        ).one()
+        probability = invitation.selection_probability
+        stratum = invitation.stratum
         sample = Sample.PROBABILITY
     response = Response(
-        wave_id=wave.id,
+        wave_id=wave_id,
         stratum=stratum,
         language=language,
         channel=Channel.WEB,
         selection_probability=probability,
         sample=sample,
         submitted_on=today(),
-        answers=answer_rows(inst, answers),
+        answers=rows,
     )
     session.add(response)
     session.commit()

@@ -19,7 +19,6 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as HTTPResponse
 
-from ..context import current_agency
 from ..db import db
 from ..instrument_store import instrument_for_wave
 from ..models import SurveyDraft, Wave, WaveMode
@@ -175,15 +174,16 @@ def page(key: str):
     if request.method == "POST":
         form = page_form(items, lang, answers, formdata=request.form)
         if form.validate():
-            flow.save_answers(draft, page, values_of(form, items))
-            answers = dict(draft.answers)
+            answers, stratum = flow.merge_answers(draft, page, values_of(form, items))
             following = flow.next_page(pages, page, answers)
             if following is not None:
+                if not flow.save_answers(draft, answers, stratum):
+                    return _forget_draft(redirect(url_for("respond.done"), code=303))
                 return _set_draft_cookie(
                     redirect(url_for("respond.page", key=following.key), code=303), request.cookies[DRAFT_COOKIE], draft
                 )
             try:
-                flow.submit_draft(draft, wave, lang)
+                flow.submit_draft(draft, wave, lang, answers, stratum)
             except flow.AlreadySent:
                 pass
             except flow.CodeAlreadyUsed:
