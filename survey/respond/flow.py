@@ -22,6 +22,7 @@ from ..instruments import InstrumentDef, Item, Option
 from ..models import (
     Answer,
     Channel,
+    InstrumentVersion,
     Invitation,
     Response,
     Sample,
@@ -60,6 +61,25 @@ class Page:
 
     def shown_items(self, answers: Mapping[str, Any]) -> list[Item]:
         return [item for item in self.items if item.is_shown(answers)]
+
+
+def instrument_of(wave: Wave) -> InstrumentDef:
+    """The wave's instrument without loading its stored definition on every page view.
+
+    Only the version's content hash is read; the parsed instrument is cached by that hash, so an
+    edited (not yet used) version is still picked up.
+    """
+    content_hash = db.session.scalar(
+        select(InstrumentVersion.content_hash).where(InstrumentVersion.id == wave.instrument_version_id)
+    )
+    cached = _BY_HASH.get(content_hash or "")
+    if cached is None:
+        cached = instrument_for_wave(wave)
+        _BY_HASH[cached.content_hash] = cached
+    return cached
+
+
+_BY_HASH: dict[str, InstrumentDef] = {}
 
 
 def text_in(mapping: Mapping[str, str], lang: str) -> str:
@@ -278,7 +298,7 @@ def submit_draft(
     NULL``: on SQLite the transaction holds the write lock from its start; on PostgreSQL the second
     of two concurrent submits waits on the row lock and then finds nothing to delete or update.
     """
-    inst = instrument_for_wave(wave)
+    inst = instrument_of(wave)
     draft_key, invitation_id, wave_id = draft.id, draft.invitation_id, wave.id
     rows = answer_rows(inst, answers)
     session = db.write()
@@ -333,7 +353,7 @@ def store_keyed_response(
 
     Raises :class:`CodeAlreadyUsed` when the code is unknown, used or belongs to another wave.
     """
-    inst = instrument_for_wave(wave)
+    inst = instrument_of(wave)
     session = db.write()
     probability: float | None = None
     sample = Sample.NONPROBABILITY if wave.mode == WaveMode.OPEN_LINK else Sample.PROBABILITY

@@ -20,7 +20,6 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as HTTPResponse
 
 from ..db import db
-from ..instrument_store import instrument_for_wave
 from ..models import SurveyDraft, Wave, WaveMode
 from ..security import normalize_code
 from . import flow, throttle
@@ -74,7 +73,7 @@ def _bad_code_message() -> str:
 def _begin(wave: Wave, invitation: Any) -> HTTPResponse:
     token, draft = flow.new_draft(wave, invitation)
     session.pop(PENDING_CODE, None)
-    first = flow.visible_pages(flow.build_pages(instrument_for_wave(wave), wave), {})[0]
+    first = flow.visible_pages(flow.build_pages(flow.instrument_of(wave), wave), {})[0]
     return _set_draft_cookie(redirect(url_for("respond.page", key=first.key), code=303), token, draft)
 
 
@@ -97,7 +96,7 @@ def _render_start(form: CodeForm, status: int = 200, *, throttled: bool = False)
     resume_url = None
     if current is not None:
         draft, wave = current
-        pages = flow.build_pages(instrument_for_wave(wave), wave)
+        pages = flow.build_pages(flow.instrument_of(wave), wave)
         answers = draft.answers or {}
         at = next((p for p in pages if p.key == answers.get(flow.LAST_PAGE)), None)
         target = (flow.next_page(pages, at, answers) or at) if at else flow.visible_pages(pages, answers)[0]
@@ -159,7 +158,7 @@ def page(key: str):
         flash(_("We could not find a survey in progress on this phone. Please start again with your access code."), "error")
         return _forget_draft(redirect(url_for("respond.start"), code=303))
     draft, wave = current
-    inst = instrument_for_wave(wave)
+    inst = flow.instrument_of(wave)
     lang = flow.survey_language(inst, wave)
     pages = flow.build_pages(inst, wave)
     page = next((p for p in pages if p.key == key), None)
