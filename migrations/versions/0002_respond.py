@@ -1,7 +1,7 @@
 """Flag each response's sample type (probability or open-link non-probability)
 
 Revision ID: 0002_respond
-Revises: 0001_initial
+Revises: 0004_staff
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_respond"
-down_revision = "0001_initial"
+down_revision = "0004_staff"
 branch_labels = None
 depends_on = None
 

@@ -22,9 +22,9 @@ bp = Blueprint("respond_staff", __name__, template_folder="templates")
 menu.register(_l("Key in questionnaires"), "respond_staff.choose_wave", (Role.SURVEY_MANAGER,), order=40)
 
 
-def _wave_or_404(wave_id: int) -> Wave:
-    wave = db.session.get(Wave, wave_id)
-    if wave is None or wave.agency_id != current_agency().id:
+def _wave_or_404(slug: str) -> Wave:
+    wave = db.session.scalars(select(Wave).where(Wave.agency_id == current_agency().id, Wave.slug == slug)).first()
+    if wave is None:
         abort(404)
     return wave
 
@@ -38,10 +38,10 @@ def choose_wave():
     return render_template("respond/staff_choose.html", waves=waves)
 
 
-@bp.route("/<int:wave_id>", methods=["GET", "POST"])
+@bp.route("/<slug>", methods=["GET", "POST"])
 @roles_required(Role.SURVEY_MANAGER)
-def entry(wave_id: int):
-    wave = _wave_or_404(wave_id)
+def entry(slug: str):
+    wave = _wave_or_404(slug)
     inst = flow.instrument_of(wave)
     lang = flow.survey_language(inst, wave)
     items = list(inst.items.values())
@@ -66,7 +66,7 @@ def entry(wave_id: int):
             )
         else:
             flash(_("The questionnaire is saved. You can enter the next one."), "success")
-            return redirect(url_for("respond_staff.entry", wave_id=wave.id), code=303)
+            return redirect(url_for("respond_staff.entry", slug=wave.slug), code=303)
     sections = [(flow.text_in(section.title, lang), inst.items_in(section)) for section in inst.sections]
     return render_template(
         "respond/staff_entry.html", form=form, wave=wave, sections=sections, qlang=lang, text_in=flow.text_in

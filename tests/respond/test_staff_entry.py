@@ -24,7 +24,7 @@ def _stored(app) -> list[Response]:
 def test_only_survey_managers_may_key_in(client, sign_in, wave, role):
     if role is not None:
         sign_in(role)
-    for path in ("/staff/survey-entry/", f"/staff/survey-entry/{wave.id}"):
+    for path in ("/staff/survey-entry/", f"/staff/survey-entry/{wave.slug}"):
         response = client.get(path)
         assert response.status_code == (302 if role is None else 403), path
 
@@ -34,12 +34,12 @@ def test_a_paper_questionnaire_with_its_code_uses_the_code(client, app, sign_in,
     assert "Key in questionnaires" in client.get("/staff/").get_data(as_text=True)
     assert wave.title in client.get("/staff/survey-entry/").get_data(as_text=True)
     code = make_invitation(wave, stratum="South", probability=0.04)
-    form = client.get(f"/staff/survey-entry/{wave.id}").get_data(as_text=True)
+    form = client.get(f"/staff/survey-entry/{wave.slug}").get_data(as_text=True)
     assert 'name="contact_any"' in form and 'name="top_issue"' in form
     data = {"channel": "paper", "language": "es", "stratum": "North", "code": code.lower(),
             "safety_feel": "4", "contact_any": "9", "contact_respect": "1"}
-    response = client.post(f"/staff/survey-entry/{wave.id}", data=data)
-    assert page_path(response) == f"/staff/survey-entry/{wave.id}"
+    response = client.post(f"/staff/survey-entry/{wave.slug}", data=data)
+    assert page_path(response) == f"/staff/survey-entry/{wave.slug}"
     (stored,) = _stored(app)
     assert stored.channel == "paper" and stored.language == "es"
     assert stored.stratum == "South"  # the code's stratum wins over the one chosen
@@ -49,7 +49,7 @@ def test_a_paper_questionnaire_with_its_code_uses_the_code(client, app, sign_in,
     with app.app_context():
         assert db.session.scalars(select(Invitation)).one().used_on == dt.date.today()
     # The same code again is refused on its field, and everything typed is kept.
-    again = client.post(f"/staff/survey-entry/{wave.id}", data=data)
+    again = client.post(f"/staff/survey-entry/{wave.slug}", data=data)
     assert again.status_code == 200
     html = again.get_data(as_text=True)
     assert len(errors_of(html)) == 1 and 'id="code-error"' in html
@@ -60,7 +60,7 @@ def test_a_paper_questionnaire_with_its_code_uses_the_code(client, app, sign_in,
 def test_a_phone_questionnaire_without_a_code_takes_the_chosen_stratum(client, app, sign_in, wave, make_invitation):
     make_invitation(wave, stratum="North", probability=0.03)
     sign_in(Role.SURVEY_MANAGER)
-    response = client.post(f"/staff/survey-entry/{wave.id}",
+    response = client.post(f"/staff/survey-entry/{wave.slug}",
                            data={"channel": "phone", "language": "en", "stratum": "North", "trust_agency": "-9"})
     assert response.status_code == 303
     (stored,) = _stored(app)
@@ -82,7 +82,7 @@ def test_a_phone_questionnaire_without_a_code_takes_the_chosen_stratum(client, a
 )
 def test_keyed_entry_validates_like_the_web(client, app, sign_in, wave, data, field):
     sign_in(Role.SURVEY_MANAGER)
-    response = client.post(f"/staff/survey-entry/{wave.id}", data={**data, "safety_community": "2"})
+    response = client.post(f"/staff/survey-entry/{wave.slug}", data={**data, "safety_community": "2"})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert f'id="{field}-error"' in html
@@ -93,4 +93,4 @@ def test_keyed_entry_validates_like_the_web(client, app, sign_in, wave, data, fi
 
 def test_an_unknown_wave_is_not_found(client, sign_in, wave):
     sign_in(Role.SURVEY_MANAGER)
-    assert client.get("/staff/survey-entry/999").status_code == 404
+    assert client.get("/staff/survey-entry/no-such-wave").status_code == 404
