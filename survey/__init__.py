@@ -70,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .complaints.staff_routes import bp as complaint_staff_bp
     from .public.routes import bp as public_bp
     from .respond.routes import bp as respond_bp
+    from .respond.staff_routes import bp as respond_staff_bp
     from .staff.routes import bp as staff_bp
 
     app.register_blueprint(public_bp)
@@ -77,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(complaints_bp, url_prefix="/complaints")
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(complaint_staff_bp, url_prefix="/staff/complaints")
+    app.register_blueprint(respond_staff_bp, url_prefix="/staff/survey-entry")
 
     from .cli import register
 

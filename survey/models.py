@@ -70,6 +70,13 @@ class Channel(enum.StrEnum):
     THIRD_PARTY = "third_party"
 
 
+class Sample(enum.StrEnum):
+    """How a response came in: from a sampled invitation, or from an open link anyone could use."""
+
+    PROBABILITY = "probability"
+    NONPROBABILITY = "nonprobability"
+
+
 class InvitationStatus(enum.StrEnum):
     SENT = "sent"
     UNDELIVERABLE = "undeliverable"
@@ -242,6 +249,10 @@ class Response(Base):
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
     # The design weight's inverse, copied from the stratum's invitations; None for open links.
     selection_probability: Mapped[float | None] = mapped_column(Float)
+    # Open-link responses are a non-probability sample: analysts must not weight them as if sampled.
+    sample: Mapped[Sample] = mapped_column(
+        _enum(Sample, "sample"), default=Sample.PROBABILITY, server_default=Sample.PROBABILITY.value
+    )
     submitted_on: Mapped[dt.date] = mapped_column(Date, default=today)
 
     answers: Mapped[list[Answer]] = relationship(

@@ -47,6 +47,9 @@ INTENDED: dict[str, frozenset[Role]] = {
     "complaint_staff.status": frozenset({INVESTIGATOR}),
     "complaint_staff.note": frozenset({INVESTIGATOR}),
     "complaint_staff.message": frozenset({INVESTIGATOR}),
+    # survey (issue 3): keying in paper and phone questionnaires, survey managers only
+    "respond_staff.choose_wave": frozenset({MANAGER}),
+    "respond_staff.entry": frozenset({MANAGER}),
 }
 
 #: Public parts of the staff area: the way in and out.

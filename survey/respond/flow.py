@@ -1,0 +1,401 @@
+"""The questionnaire as pages, the draft kept between pages, admission by code, and the submit.
+
+Everything here is independent of the HTTP details (cookies, templates) so that the resident's
+pages and the staff's paper/phone entry page share one set of rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, select, update
+
+from ..context import current_agency, fill, locale_code
+from ..db import db
+from ..instrument_store import instrument_for_wave
+from ..instruments import InstrumentDef, Item, Option
+from ..models import (
+    Answer,
+    Channel,
+    InstrumentVersion,
+    Invitation,
+    Response,
+    Sample,
+    SurveyDraft,
+    Wave,
+    WaveMode,
+    today,
+    utcnow,
+)
+from ..security import is_well_formed, keyed_hash, normalize_code
+
+#: Invitation codes carry 72 bits (15 characters of the code alphabet), as the demo and letters make them.
+CODE_BITS = 72
+#: How long an unfinished questionnaire is kept (the expiry is rounded up to the hour).
+DRAFT_HOURS = 4
+#: The answer key of the "which area do you live in" question asked in open-link waves.
+STRATUM_KEY = "stratum_area"
+#: Draft bookkeeping keys start with "_" (item keys never do).
+LAST_PAGE = "_at"
+
+
+class AlreadySent(Exception):
+    """The draft is gone: its answers were already submitted (a double tap, reload or replay)."""
+
+
+class CodeAlreadyUsed(Exception):
+    """The invitation was used by another submission (e.g. the same code on a second phone)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    key: str
+    title: Mapping[str, str]
+    items: tuple[Item, ...]
+    single: bool = False  # one question: the question itself is the page's h1
+
+    def shown_items(self, answers: Mapping[str, Any]) -> list[Item]:
+        return [item for item in self.items if item.is_shown(answers)]
+
+
+def instrument_of(wave: Wave) -> InstrumentDef:
+    """The wave's instrument without loading its stored definition on every page view.
+
+    Only the version's content hash is read; the parsed instrument is cached by that hash, so an
+    edited (not yet used) version is still picked up.
+    """
+    content_hash = db.session.scalar(
+        select(InstrumentVersion.content_hash).where(InstrumentVersion.id == wave.instrument_version_id)
+    )
+    cached = _BY_HASH.get(content_hash or "")
+    if cached is None:
+        cached = instrument_for_wave(wave)
+        _BY_HASH[cached.content_hash] = cached
+    return cached
+
+
+_BY_HASH: dict[str, InstrumentDef] = {}
+
+
+def text_in(mapping: Mapping[str, str], lang: str) -> str:
+    """Questionnaire text in ``lang``, else English, with {agency} and {city} filled."""
+    value = mapping.get(lang) or mapping.get("en") or next(iter(mapping.values()), "")
+    return fill(value)
+
+
+def survey_language(inst: InstrumentDef, wave: Wave) -> str:
+    """The resident's language when the wave offers it, else English (the source language)."""
+    lang = locale_code()
+    if lang in wave.languages and lang in inst.languages:
+        return lang
+    return "en" if "en" in inst.languages else next(iter(inst.languages))
+
+
+def stratum_item(wave: Wave) -> Item:
+    """The "which area" question open-link waves ask (their strata), built in the current language."""
+    lang = locale_code()
+    options = tuple(
+        Option(code=n, text={lang: stratum.name}) for n, stratum in enumerate(wave.strata, start=1)
+    )
+    return Item(
+        key=STRATUM_KEY,
+        type="choice",
+        section="_area",
+        text={lang: _("Which area of %(city)s do you live in?", city=current_agency().city)},
+        hint={},
+        options=options,
+    )
+
+
+def build_pages(inst: InstrumentDef, wave: Wave, *, ask_stratum: bool | None = None) -> list[Page]:
+    """One page per section; an item marked ``own_page`` gets a page to itself."""
+    pages: list[Page] = []
+    for section in inst.sections:
+        # Consecutive items share a page; an own_page item splits the section around itself.
+        groups: list[tuple[Item, ...]] = []
+        for item in inst.items_in(section):
+            if item.own_page or not groups or groups[-1][0].own_page:
+                groups.append((item,))
+            else:
+                groups[-1] = (*groups[-1], item)
+        shared = 0
+        for group in groups:
+            if group[0].own_page:
+                pages.append(Page(group[0].key.replace("_", "-"), section.title, group, single=True))
+            else:
+                shared += 1
+                key = section.key if shared == 1 else f"{section.key}-{shared}"
+                pages.append(Page(key, section.title, group))
+    if ask_stratum is None:
+        ask_stratum = wave.mode == WaveMode.OPEN_LINK
+    if ask_stratum and wave.strata:
+        item = stratum_item(wave)
+        pages.append(Page("area", {}, (item,), single=True))
+    return pages
+
+
+def visible_pages(pages: Iterable[Page], answers: Mapping[str, Any]) -> list[Page]:
+    return [page for page in pages if page.shown_items(answers)]
+
+
+def next_page(pages: list[Page], current: Page, answers: Mapping[str, Any]) -> Page | None:
+    after = pages[pages.index(current) + 1 :]
+    return next((p for p in after if p.shown_items(answers)), None)
+
+
+def previous_page(pages: list[Page], current: Page, answers: Mapping[str, Any]) -> Page | None:
+    before = pages[: pages.index(current)]
+    return next((p for p in reversed(before) if p.shown_items(answers)), None)
+
+
+# ------------------------------------------------------------------ drafts
+
+
+def _expiry() -> dt.datetime:
+    hour = utcnow().replace(minute=0, second=0, microsecond=0)
+    return hour + dt.timedelta(hours=DRAFT_HOURS + 1)
+
+
+def draft_id(token: str) -> str:
+    """Drafts are stored under a keyed hash of the cookie's token, never the token itself."""
+    return keyed_hash("draft", token)
+
+
+def new_draft(wave: Wave, invitation: Invitation | None) -> tuple[str, SurveyDraft]:
+    """Start a questionnaire: returns the cookie token and the stored draft (committed)."""
+    wave_id = wave.id
+    invitation_id = invitation.id if invitation else None
+    stratum = invitation.stratum if invitation else None
+    token = secrets.token_urlsafe(32)
+    session = db.write()
+    session.execute(delete(SurveyDraft).where(SurveyDraft.expires_at < utcnow()))
+    draft = SurveyDraft(
+        id=draft_id(token),
+        wave_id=wave_id,
+        invitation_id=invitation_id,
+        stratum=stratum,
+        answers={},
+        expires_at=_expiry(),
+    )
+    session.add(draft)
+    if invitation_id is not None:
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.started_on.is_(None))
+            .values(started_on=today())
+        )
+    session.commit()
+    return token, draft
+
+
+def load_draft(token: str | None) -> SurveyDraft | None:
+    if not token or len(token) > 100:
+        return None
+    return db.session.scalars(
+        select(SurveyDraft).where(SurveyDraft.id == draft_id(token), SurveyDraft.expires_at > utcnow())
+    ).first()
+
+
+def merge_answers(draft: SurveyDraft, page: Page, values: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The draft's answers with this page's replaced (an emptied question is removed), and the stratum."""
+    answers = dict(draft.answers or {})
+    for item in page.items:
+        value = values.get(item.key)
+        if value in (None, "", []):
+            answers.pop(item.key, None)
+        else:
+            answers[item.key] = value
+    answers[LAST_PAGE] = page.key
+    stratum = draft.stratum
+    if any(item.key == STRATUM_KEY for item in page.items):
+        wave = db.session.get(Wave, draft.wave_id)
+        code = answers.get(STRATUM_KEY)
+        names = [s.name for s in wave.strata] if wave else []
+        stratum = names[code - 1] if isinstance(code, int) and 1 <= code <= len(names) else None
+    return answers, stratum
+
+
+def save_answers(draft: SurveyDraft, answers: dict[str, Any], stratum: str | None) -> bool:
+    """Store the answers and extend the draft; False when the draft is gone (already submitted)."""
+    expires = _expiry()
+    session = db.write()
+    updated = session.execute(
+        update(SurveyDraft)
+        .where(SurveyDraft.id == draft.id)
+        .values(answers=answers, stratum=stratum, expires_at=expires)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    draft.answers, draft.stratum, draft.expires_at = answers, stratum, expires
+    return updated == 1
+
+
+def seconds_left(draft: SurveyDraft) -> int:
+    expires = draft.expires_at if draft.expires_at.tzinfo else draft.expires_at.replace(tzinfo=dt.UTC)
+    return max(0, int((expires - utcnow()).total_seconds()))
+
+
+# ------------------------------------------------------------------ admission
+
+
+def find_invitation(typed: str) -> Invitation | None:
+    """The unused invitation for a typed code in an open wave of this agency, else None.
+
+    Unknown, malformed, used and expired codes all give None: callers show one message for all.
+    """
+    normalized = normalize_code(typed or "")
+    if not is_well_formed(normalized, CODE_BITS):
+        return None
+    invitation = db.session.scalars(
+        select(Invitation).where(Invitation.code_hash == keyed_hash("invitation", normalized))
+    ).first()
+    if invitation is None or invitation.used_on is not None:
+        return None
+    wave = db.session.get(Wave, invitation.wave_id)
+    if wave is None or wave.agency_id != current_agency().id or not wave.is_open():
+        return None
+    return invitation
+
+
+def open_waves(mode: WaveMode | None = None) -> list[Wave]:
+    agency = current_agency()
+    query = select(Wave).where(Wave.agency_id == agency.id).order_by(Wave.opens_on, Wave.id)
+    if mode is not None:
+        query = query.where(Wave.mode == mode)
+    return [wave for wave in db.session.scalars(query) if wave.is_open()]
+
+
+# ------------------------------------------------------------------ submit
+
+
+def answer_rows(inst: InstrumentDef, answers: Mapping[str, Any]) -> list[Answer]:
+    """Answer rows for every item the skip logic shows; hidden items' stale answers are dropped."""
+    rows: list[Answer] = []
+    for key, item in inst.items.items():
+        value = answers.get(key)
+        if value in (None, "", []) or not item.is_shown(answers):
+            continue
+        if item.type == "multi":
+            rows.extend(Answer(item_key=key, ordinal=n, code=int(code)) for n, code in enumerate(value))
+        elif item.type == "text":
+            rows.append(Answer(item_key=key, ordinal=0, text=str(value)))
+        else:
+            rows.append(Answer(item_key=key, ordinal=0, code=int(value)))
+    return rows
+
+
+def submit_draft(
+    draft: SurveyDraft, wave: Wave, language: str, answers: Mapping[str, Any], stratum: str | None
+) -> Response:
+    """Store the draft as a response in ONE transaction that also uses up the code and the draft.
+
+    The guards are the row counts of ``DELETE draft`` and ``UPDATE invitation ... WHERE used_on IS
+    NULL``: on SQLite the transaction holds the write lock from its start; on PostgreSQL the second
+    of two concurrent submits waits on the row lock and then finds nothing to delete or update.
+    """
+    inst = instrument_of(wave)
+    draft_key, invitation_id, wave_id = draft.id, draft.invitation_id, wave.id
+    rows = answer_rows(inst, answers)
+    session = db.write()
+    if session.execute(delete(SurveyDraft).where(SurveyDraft.id == draft_key)).rowcount != 1:
+        session.rollback()
+        raise AlreadySent
+    probability: float | None = None
+    sample = Sample.NONPROBABILITY
+    if invitation_id is not None:
+        used = session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.used_on.is_(None))
+            .values(used_on=today())
+        ).rowcount
+        if used != 1:
+            session.rollback()
+            # The code was used from elsewhere: this draft can never be sent, so drop it.
+            db.write().execute(delete(SurveyDraft).where(SurveyDraft.id == draft_key))
+            db.session.commit()
+            raise CodeAlreadyUsed
+        invitation = session.execute(
+            select(Invitation.stratum, Invitation.selection_probability).where(Invitation.id == invitation_id)
+        ).one()
+        probability = invitation.selection_probability
+        stratum = invitation.stratum
+        sample = Sample.PROBABILITY
+    response = Response(
+        wave_id=wave_id,
+        stratum=stratum,
+        language=language,
+        channel=Channel.WEB,
+        selection_probability=probability,
+        sample=sample,
+        submitted_on=today(),
+        answers=rows,
+    )
+    session.add(response)
+    session.commit()
+    return response
+
+
+def store_keyed_response(
+    wave: Wave,
+    answers: Mapping[str, Any],
+    *,
+    channel: Channel,
+    language: str,
+    stratum: str | None,
+    code: str | None,
+) -> Response:
+    """Store a paper or phone questionnaire keyed in by staff, using up its code if it had one.
+
+    Raises :class:`CodeAlreadyUsed` when the code is unknown, used or belongs to another wave.
+    """
+    inst = instrument_of(wave)
+    session = db.write()
+    probability: float | None = None
+    sample = Sample.NONPROBABILITY if wave.mode == WaveMode.OPEN_LINK else Sample.PROBABILITY
+    if code:
+        code_hash = keyed_hash("invitation", normalize_code(code))
+        invitation = session.scalars(
+            select(Invitation).where(Invitation.code_hash == code_hash, Invitation.wave_id == wave.id)
+        ).first()
+        used = 0
+        if invitation is not None:
+            used = session.execute(
+                update(Invitation)
+                .where(Invitation.id == invitation.id, Invitation.used_on.is_(None))
+                .values(used_on=today(), started_on=invitation.started_on or today())
+            ).rowcount
+        if used != 1 or invitation is None:
+            session.rollback()
+            raise CodeAlreadyUsed
+        probability = invitation.selection_probability
+        stratum = invitation.stratum or stratum
+        sample = Sample.PROBABILITY
+    elif wave.mode == WaveMode.INVITATION and stratum:
+        # A mailed paper form without its code: the stratum's design probability still applies.
+        probability = session.scalar(
+            select(Invitation.selection_probability)
+            .where(Invitation.wave_id == wave.id, Invitation.stratum == stratum)
+            .limit(1)
+        )
+        if probability is None:
+            sample = Sample.NONPROBABILITY
+    else:
+        sample = Sample.NONPROBABILITY
+    response = Response(
+        wave_id=wave.id,
+        stratum=stratum,
+        language=language,
+        channel=channel,
+        selection_probability=probability,
+        sample=sample,
+        submitted_on=today(),
+        answers=answer_rows(inst, answers),
+    )
+    session.add(response)
+    session.commit()
+    return response

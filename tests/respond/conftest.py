@@ -1,0 +1,63 @@
+"""Fixtures for the resident survey: invitations with known codes and a walk through the pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from survey.db import db
+from survey.models import Invitation, Wave
+from survey.respond.flow import CODE_BITS
+from survey.security import generate_code, keyed_hash, normalize_code
+
+#: Every page of the core instrument in order, for a resident who reports contact.
+PAGES = ["safety", "trust", "fairness", "work", "obligation", "contact-any", "contact", "voice", "about"]
+
+
+@pytest.fixture
+def make_invitation(app: Flask) -> Callable[..., str]:
+    """``make_invitation(wave, stratum="North")`` stores an invitation and returns its printed code."""
+
+    def factory(wave: Wave, stratum: str = "North", probability: float | None = 0.02, **fields) -> str:
+        code = generate_code(CODE_BITS)
+        with app.app_context():
+            db.session.add(
+                Invitation(
+                    wave_id=wave.id,
+                    code_hash=keyed_hash("invitation", normalize_code(code)),
+                    stratum=stratum,
+                    selection_probability=probability,
+                    **fields,
+                )
+            )
+            db.session.commit()
+        return code
+
+    return factory
+
+
+@pytest.fixture
+def wave(make_wave) -> Wave:
+    return make_wave(languages=("en", "es", "ar"))
+
+
+@pytest.fixture
+def code(wave, make_invitation) -> str:
+    return make_invitation(wave)
+
+
+def enter(client: FlaskClient, code: str, **kwargs):
+    return client.post("/survey/", data={"code": code}, **kwargs)
+
+
+def page_path(response) -> str:
+    location = response.headers["Location"]
+    return re.sub(r"^https?://[^/]+", "", location)
+
+
+def errors_of(html: str) -> list[str]:
+    return re.findall(r'class="error-message"[^>]*><span[^>]*>[^<]*</span>([^<]*)</p>', html)
