@@ -138,6 +138,10 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
 
     _population_targets(agency)
 
+    # Every interface language the questionnaire has text for; the drafts are accepted explicitly,
+    # as a survey manager would have to (the demo says so: none has had a fluent reviewer).
+    instrument_languages = version.definition["languages"]
+    wave_languages = [code for code in current_app.config["LANGUAGES"] if code in instrument_languages]
     current_start = _quarter_start(today())
     waves: list[Wave] = []
     for back in (4, 3, 2, 1, 0):
@@ -155,8 +159,8 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
             opens_on=opens,
             closes_on=closes,
             mode=WaveMode.INVITATION,
-            languages=["en", "es"],
-            accepted_draft_languages=["es"],
+            languages=wave_languages,
+            accepted_draft_languages=[code for code in wave_languages if code != "en"],
             published=back > 0,
             strata=[WaveStratum(name=name, population=pop) for name, pop in DISTRICTS.items()],
         )
