@@ -10,7 +10,7 @@ from typing import Any
 #: The smallest secret key we accept in production (Indico refuses shorter than 16; we ask more).
 MIN_SECRET_LENGTH = 32
 
-DEFAULT_LANGUAGES = "en,es,ar"
+DEFAULT_LANGUAGES = "en,es,zh_Hans,zh_Hant,tl,vi,ar,fr,ko,ru,ht,pt"
 
 
 class ConfigError(RuntimeError):
