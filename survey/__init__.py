@@ -22,16 +22,19 @@ csrf = CSRFProtect()
 
 
 class _ScrubClientAddress(logging.Filter):
-    """Drop the client address and query string from the development server's access log lines."""
+    """Drop the client address, the time and the query string from the development server's log.
+
+    Werkzeug formats ``"<address> - - [<time>] "%s" %s %s"`` with the request line as the first
+    argument; we keep only the method, the path without its query string, status and size.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name == "werkzeug" and isinstance(record.args, tuple) and len(record.args) == 3:
-            # werkzeug logs '%s - - [%s] %s' % (address, time, request line ...)
-            request_line = str(record.args[2])
-            method, _, rest = request_line.partition(" ")
-            path = rest.split("?", 1)[0]
-            record.msg = "%s"
-            record.args = (f"{method} {path.split(' ', 1)[0]}",)
+        if record.name == "werkzeug" and isinstance(record.msg, str) and " - - [" in record.msg:
+            record.msg = record.msg.split("] ", 1)[-1]
+            if isinstance(record.args, tuple) and record.args:
+                method, _, rest = str(record.args[0]).partition(" ")
+                path, _, protocol = rest.partition(" ")
+                record.args = (f"{method} {path.split('?', 1)[0]} {protocol}".strip(), *record.args[1:])
         return True
 
 

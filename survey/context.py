@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import db
-from .i18n import KNOWN, direction, html_lang, offered
+from .i18n import KNOWN, current_code, direction, html_lang, offered
 from .models import Agency
 
 
@@ -40,6 +40,9 @@ def fill(text: str) -> str:
 
 def locale_code() -> str:
     locale = get_locale()
+    chosen = current_code()
+    if chosen is not None:
+        return chosen
     if locale is None:
         return current_app.config["DEFAULT_LANGUAGE"]
     tag = str(locale)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,11 @@ def direction(code: str) -> str:
 
 def select_locale() -> str:
     """An explicit choice (kept in the session), else the browser's Accept-Language, else the default."""
+    g.lang_code = _choose()
+    return g.lang_code
+
+
+def _choose() -> str:
     codes = current_app.config["LANGUAGES"]
     chosen = session.get("lang")
     if chosen in codes:
@@ -61,3 +66,8 @@ def select_locale() -> str:
     if best:
         return tags[best]
     return current_app.config["DEFAULT_LANGUAGE"]
+
+
+def current_code() -> str | None:
+    """Our code for the language of this request (Babel may name it otherwise: tl is 'fil')."""
+    return g.get("lang_code")

@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from survey import create_app, migrate
 from survey.db import db
+from survey.i18n import KNOWN
 from survey.instrument_store import sync_instruments
 from survey.models import Agency
 
@@ -76,7 +77,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
             "SECRET_KEY": secrets.token_urlsafe(32),
             "CODE_HASH_KEY": secrets.token_urlsafe(32),
             "COMPLAINT_KEY_FILE": str(folder / "complaint_keys"),
-            "LANGUAGES": ["en", "es", "ar"],
+            "LANGUAGES": list(KNOWN),
         }
     )
     with app.app_context():
