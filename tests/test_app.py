@@ -179,3 +179,16 @@ def test_wsgi_module_builds_the_app(monkeypatch, tmp_path):
     app = create_app({"SECRET_KEY": "s" * 40, "CODE_HASH_KEY": "k" * 40})
     assert app.name == "survey"
     assert Path(app.instance_path).exists()
+
+
+def test_development_server_log_lines_keep_no_address_time_or_query():
+    import logging
+
+    from survey import _ScrubClientAddress
+
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
+                               '203.0.113.77 - - [25/Nov/2026 12:00:01] "%s" %s %s',
+                               ("GET /survey/start?code=ABCDE HTTP/1.1", "302", "-"), None)
+    _ScrubClientAddress().filter(record)
+    line = record.getMessage()
+    assert line == '"GET /survey/start HTTP/1.1" 302 -'
