@@ -308,6 +308,8 @@ def wave_tables(
     codes_by: dict[str, np.ndarray] = {}
     for b in breakdowns:
         domains[b], codes_by[b] = _domain_labels(frame[b], codebook, b)
+    breakdowns = [b for b in breakdowns if domains[b]]  # a breakdown nobody answered has no domains
+    domains = {b: domains[b] for b in breakdowns}
     bar = progress if isinstance(progress, Progress) else Progress(len(order), "estimates", enabled=bool(progress))
     nm = len(mtable)
     groups: list[tuple[str | None, list[Any]]] = [(None, [None]), *[(b, domains[b]) for b in breakdowns]]
