@@ -22,7 +22,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
+from html import escape
 
 import matplotlib
 
@@ -30,7 +30,7 @@ matplotlib.use("Agg")
 
 from matplotlib import rc_context  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FormatStrFormatter  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator  # noqa: E402
 
 __all__ = ["OKABE_ITO", "Series", "trend_svg", "small_multiples_svg", "describe_series"]
 
@@ -91,7 +91,7 @@ def _spread(values: list[float], gap: float, lo: float, hi: float) -> list[float
 
 
 def _draw(ax, series: Sequence[Series], ylim: tuple[float, float] | None, label_ends: bool, fmt: str,
-          start: int = 0, grey_first: bool = False) -> None:
+          start: int = 0, grey_first: bool = False, ends_only: bool = False) -> None:
     xs_all = list(dict.fromkeys(x for s in series for x in s.x))
     pos = {x: i for i, x in enumerate(xs_all)}
     ends = []
@@ -108,9 +108,18 @@ def _draw(ax, series: Sequence[Series], ylim: tuple[float, float] | None, label_
         last = max((i for i, v in enumerate(yv) if not math.isnan(v)), default=None)
         if last is not None:
             ends.append((xv[last], yv[last], s.label, colour))
-    ax.set_xticks(range(len(xs_all)))
-    tilt = len(xs_all) > 3
-    ax.set_xticklabels(xs_all, rotation=40 if tilt else 0, ha="right" if tilt else "center", rotation_mode="anchor")
+    # Few ticks: the labels stay readable at phone width, and ticks are matplotlib's slowest part.
+    n = len(xs_all)
+    if ends_only:
+        shown = sorted({0, n - 1})
+    else:
+        step = max(1, math.ceil(n / 6))
+        shown = sorted({*range(n - 1, -1, -step)})
+    tilt = len(shown) > 3 and not ends_only
+    ax.set_xticks(shown)
+    ax.set_xticklabels([xs_all[i] for i in shown], rotation=40 if tilt else 0, ha="right" if tilt else "center",
+                       rotation_mode="anchor")
+    ax.yaxis.set_major_locator(MaxNLocator(4 if ends_only else 5))
     ax.yaxis.set_major_formatter(FormatStrFormatter("%.0f"))
     ax.set_xlim(-0.3, max(len(xs_all) - 1, 1) + 0.3)
     if ylim is not None:
@@ -136,7 +145,7 @@ def _svg(fig: Figure, title: str, desc: str) -> str:
     head = re.sub(r'\swidth="[^"]*"', ' width="100%"', head, count=1)
     head = re.sub(r'\sheight="[^"]*"', "", head, count=1)
     head = head.replace("<svg", '<svg role="img" aria-labelledby="chart-title chart-desc"', 1)
-    extra = f'<title id="chart-title">{escape(title)}</title><desc id="chart-desc">{escape(desc)}</desc>'
+    extra = f"<title id=\"chart-title\">{escape(title, quote=False)}</title><desc id=\"chart-desc\">{escape(desc, quote=False)}</desc>"
     return head + extra + svg[head_end:]
 
 
@@ -150,7 +159,7 @@ def trend_svg(series: Sequence[Series], *, title: str, desc: str, ylabel: str = 
         _draw(ax, series, ylim, True, fmt, grey_first=grey_first)
         ax.set_ylabel(ylabel)
         ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
-        fig.subplots_adjust(left=0.14, right=0.64, top=0.88, bottom=0.24 if any(len(s.x) > 3 for s in series) else 0.14)
+        fig.subplots_adjust(left=0.14, right=0.64, top=0.88, bottom=0.24 if len({x for s in series for x in s.x}) > 3 else 0.14)
         return _svg(fig, title, desc)
 
 
@@ -168,7 +177,7 @@ def small_multiples_svg(panels: Sequence[tuple[str, Sequence[Series]]], *, title
                 ax.set_visible(False)
                 continue
             name, series = panels[k]
-            _draw(ax, series, ylim, False, ".0f", start=1, grey_first=len(series) > 1)
+            _draw(ax, series, ylim, False, ".0f", start=1, grey_first=len(series) > 1, ends_only=True)
             ax.set_title(name, loc="left", fontsize=10, fontweight="bold")
             ax.tick_params(labelsize=8)
         total = panel_height * rows + 0.6

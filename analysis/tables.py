@@ -34,10 +34,13 @@ from .estimate import ci_korn_graubard
 from .io import Codebook
 from .weights import effective_sample_size, kish_deff
 
-__all__ = ["WaveTables", "wave_tables", "batch_means", "rake_wave", "holm_bh", "describe_change", "GROUP_VARIABLES"]
+__all__ = ["WaveTables", "wave_tables", "batch_means", "rake_wave", "holm_bh", "describe_change", "GROUP_VARIABLES", "GROUP_NAMES"]
 
 #: Breakdowns the tables offer, in this order, when the export has the column.
 GROUP_VARIABLES = ("district", "age_band", "sex", "race_eth", "tenure", "education", "home_language")
+#: Short English names of the breakdowns (the codebook's labels are the questions' wording).
+GROUP_NAMES = {"district": "District", "age_band": "Age band", "sex": "Sex", "race_eth": "Race and ethnicity",
+               "tenure": "Housing tenure", "education": "Education", "home_language": "Language spoken at home"}
 
 ESTIMATE_COLUMNS = ["mi", "measure", "kind", "scale", "category", "by", "domain", "wave", "estimate", "se",
                     "ci_low", "ci_high", "df", "deff", "n"]

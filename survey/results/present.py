@@ -44,7 +44,10 @@ def row_label(codebook: Codebook, row: Any) -> str:
 
 
 def by_label(codebook: Codebook, by: str) -> str:
-    return measure_label(codebook, by)
+    """A breakdown's short name (the codebook's label is the question's wording)."""
+    names = {"district": _("District"), "age_band": _("Age band"), "sex": _("Sex"), "race_eth": _("Race and ethnicity"),
+             "tenure": _("Housing tenure"), "education": _("Education"), "home_language": _("Language spoken at home")}
+    return names.get(by) or measure_label(codebook, by)
 
 
 def is_proportion(row: Any) -> bool:

@@ -163,3 +163,22 @@ def test_compare_page_has_charts_with_alt_text(demo_client, demo_sign_in, past_w
     imgs = re.findall(r'<img [^>]*?src="([^"]+)" alt="([^"]*)"', body)
     assert imgs and all(alt.strip() for _src, alt in imgs)
     assert any("East went from" in html.unescape(alt) for _src, alt in imgs)
+
+
+def test_report_command_shows_the_drift_and_prints_progress(demo_app, past_waves, tmp_path):
+    runner = demo_app.test_cli_runner()
+    args = ["report", *[a for w in past_waves for a in ("--waves", w)], "--out", str(tmp_path / "report")]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "weights and estimates" in result.output and "charts:" in result.output
+    page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    first, last = past_waves[0], past_waves[-1]
+    assert re.search(rf"Trust score \(East\) rose [\d.]+ points from {first} to {last}", page)
+    assert re.search(rf"Trust score \(South\) fell [\d.]+ points from {first} to {last}", page)
+    assert "es</th><td>draft" in page  # translation status from the instrument
+    assert (tmp_path / "report" / "changes.csv").exists()
+
+
+def test_report_command_refuses_unknown_waves(demo_app, tmp_path):
+    result = demo_app.test_cli_runner().invoke(args=["report", "--waves", "nope", "--out", str(tmp_path)])
+    assert result.exit_code != 0 and "No such wave: nope" in result.output
