@@ -101,6 +101,8 @@ def from_environment(
         "DEFAULT_LANGUAGE": default_language,
         "SMALL_COUNT_THRESHOLD": small_count,
         "RESULTS_MIN_N": results_min_n,
+        # Empty: instance/cache/results. Point several app servers at one shared folder if wanted.
+        "RESULTS_CACHE_DIR": get("RESULTS_CACHE_DIR", ""),
         "RETENTION_DAYS": retention_days,
         "INSTRUMENTS_DIR": get("INSTRUMENTS_DIR", str(Path(__file__).resolve().parent.parent / "instruments")),
         "PUBLIC_BASE_URL": get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
