@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis estimate | weight | compare`` (see ``--help`` of each)."""
+"""Command line: ``python -m analysis estimate | weight | compare | report`` (see ``--help`` of each)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--min-n", type=int, default=10, help="fewer responses than this in a wave: not compared")
     c.add_argument("--format", choices=["json", "csv", "text"], default="text")
     c.add_argument("--quiet", action="store_true", help="no progress on standard error")
+
+    r = sub.add_parser("report", help="one HTML report (charts embedded) plus the tables as CSV")
+    r.add_argument("export", help="export CSV")
+    r.add_argument("--codebook", required=True, help="codebook JSON")
+    r.add_argument("--out", required=True, help="folder to write report.html and the CSV files into")
+    r.add_argument("--wave", dest="waves", action="append", help="only these waves (repeat; default: all)")
+    r.add_argument("--by", action="append", help="breakdowns (repeat; default: district and every weighting variable)")
+    r.add_argument("--title", default="Community trust survey: results by wave")
+    r.add_argument("--min-n", type=int, default=10, help="fewer responses than this in a cell: not compared")
+    r.add_argument("--level", type=float, default=0.95)
+    r.add_argument("--quiet", action="store_true", help="no progress on standard error")
     return p
 
 
@@ -183,6 +194,21 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+    from .tables import GROUP_VARIABLES
+
+    def say(message: str) -> None:
+        if not args.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    say(f"reading {args.export}")
+    frame, codebook = read_export(args.export, args.codebook)
+    write_report(frame, codebook, args.out, waves=args.waves, breakdowns=args.by or GROUP_VARIABLES, title=args.title,
+                 min_n=args.min_n, level=args.level, progress=say)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (2 with a message for bad input)."""
     args = _parser().parse_args(argv)
@@ -191,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _estimate(args)
         if args.command == "weight":
             return _weight(args)
+        if args.command == "report":
+            return _report(args)
         return _compare(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

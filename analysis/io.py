@@ -14,7 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Codebook", "read_codebook", "read_export", "read_strings", "read_targets", "to_numeric"]
+__all__ = [
+    "Codebook",
+    "codebook_from_dict",
+    "export_frame",
+    "read_codebook",
+    "read_export",
+    "read_strings",
+    "read_targets",
+    "to_numeric",
+]
 
 EXPORT_FORMAT = "community-trust-export/1"
 
@@ -61,7 +70,11 @@ class Codebook:
 
 def read_codebook(path: str | Path) -> Codebook:
     """Read and check a codebook JSON file."""
-    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    return codebook_from_dict(json.loads(Path(path).read_text(encoding="utf-8")), str(path))
+
+
+def codebook_from_dict(raw: dict[str, Any], path: str = "codebook") -> Codebook:
+    """Check a codebook already parsed from JSON (e.g. built in memory by the platform)."""
     fmt = raw.get("format")
     if fmt != EXPORT_FORMAT:
         raise ValueError(f"codebook {path}: format is {fmt!r}, expected {EXPORT_FORMAT!r}")
@@ -98,8 +111,12 @@ def read_export(csv_path: str | Path, codebook_path: str | Path) -> tuple[pd.Dat
     """Read an export: item and multi-option columns become floats (missing codes NaN),
     ``base_weight`` a float (empty = NaN, e.g. open-link responses), everything else strings.
     """
-    cb = read_codebook(codebook_path)
-    frame = read_strings(csv_path)
+    return export_frame(read_strings(csv_path), read_codebook(codebook_path), str(csv_path))
+
+
+def export_frame(frame: pd.DataFrame, cb: Codebook, source: str = "export") -> tuple[pd.DataFrame, Codebook]:
+    """Type an export table whose cells are strings or None (as :func:`read_strings` gives)."""
+    csv_path = source
     for col in ("response_id", "wave"):
         if col not in frame.columns:
             raise ValueError(f"export {csv_path} has no {col!r} column: is it a community-trust export?")

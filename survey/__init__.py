@@ -74,6 +74,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .public.routes import bp as public_bp
     from .respond.routes import bp as respond_bp
     from .respond.staff_routes import bp as respond_staff_bp
+    from .results.public_routes import bp as results_bp
+    from .results.staff_routes import bp as results_staff_bp
     from .staff.routes import bp as staff_bp
 
     app.register_blueprint(public_bp)
@@ -82,6 +84,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(complaint_staff_bp, url_prefix="/staff/complaints")
     app.register_blueprint(respond_staff_bp, url_prefix="/staff/survey-entry")
+    app.register_blueprint(results_bp, url_prefix="/results")
+    app.register_blueprint(results_staff_bp, url_prefix="/staff/compare")
 
     from .cli import register
 

@@ -85,6 +85,7 @@ def from_environment(
 
     try:
         small_count = int(get("SMALL_COUNT_THRESHOLD", "10"))
+        results_min_n = int(get("RESULTS_MIN_N", "50"))
         retention_days = int(get("RETENTION_DAYS", "365"))
         max_upload = int(get("MAX_CONTENT_LENGTH", str(256 * 1024)))
     except ValueError as exc:
@@ -99,6 +100,9 @@ def from_environment(
         "LANGUAGES": languages,
         "DEFAULT_LANGUAGE": default_language,
         "SMALL_COUNT_THRESHOLD": small_count,
+        "RESULTS_MIN_N": results_min_n,
+        # Empty: instance/cache/results. Point several app servers at one shared folder if wanted.
+        "RESULTS_CACHE_DIR": get("RESULTS_CACHE_DIR", ""),
         "RETENTION_DAYS": retention_days,
         "INSTRUMENTS_DIR": get("INSTRUMENTS_DIR", str(Path(__file__).resolve().parent.parent / "instruments")),
         "PUBLIC_BASE_URL": get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),

@@ -236,8 +236,10 @@ def build(waves: Sequence[Wave], include_text: bool = False) -> Export:
     for wave in waves:
         responses = db.session.scalars(select(Response).where(Response.wave_id == wave.id).order_by(Response.id)).all()
         answers: dict[str, dict[str, list[Answer]]] = defaultdict(lambda: defaultdict(list))
-        for answer in db.session.scalars(
-            select(Answer).join(Response).where(Response.wave_id == wave.id).order_by(Answer.ordinal)
+        # Plain rows, not ORM objects: a wave has tens of thousands of answers.
+        for answer in db.session.execute(
+            select(Answer.response_id, Answer.item_key, Answer.code, Answer.text)
+            .join(Response).where(Response.wave_id == wave.id).order_by(Answer.ordinal)
         ):
             answers[answer.response_id][answer.item_key].append(answer)
         for response in responses:

@@ -97,6 +97,7 @@ def make_test_app(database_url: str, tmp_path: Path, **overrides: Any) -> Flask:
         "SECRET_KEY": secrets.token_urlsafe(32),
         "CODE_HASH_KEY": secrets.token_urlsafe(32),
         "COMPLAINT_KEY_FILE": str(tmp_path / "complaint_keys"),
+        "RESULTS_CACHE_DIR": str(tmp_path / "results-cache"),
         "WTF_CSRF_ENABLED": False,
         "LANGUAGES": ["en", "es", "ar"],
         "SERVER_NAME": None,

@@ -50,7 +50,13 @@ INTENDED: dict[str, frozenset[Role]] = {
     # survey (issue 3): keying in paper and phone questionnaires, survey managers only
     "respond_staff.choose_wave": frozenset({MANAGER}),
     "respond_staff.entry": frozenset({MANAGER}),
+    # wave comparisons (issue 7): analysts and admins
+    "results_staff.compare": frozenset({ANALYST, ADMIN}),
+    "results_staff.chart": frozenset({ANALYST, ADMIN}),
 }
+
+#: Query strings for routes that need them (a chart names its waves and what to draw).
+QUERY = {"results_staff.chart": "?waves={slug}&chart=trend&measure=trust"}
 
 #: Public parts of the staff area: the way in and out.
 PUBLIC = {"staff.sign_in", "staff.sign_in_code", "staff.sign_out", "staff.static"}
@@ -61,12 +67,14 @@ def staff_rules(app):
 
 
 @pytest.fixture
-def url_values(app, make_wave, make_staff):
+def url_values(app, make_wave, make_staff, add_response):
     """Objects for every URL parameter a staff route takes."""
     from survey.db import db
     from survey.models import Channel, Complaint
 
     wave = make_wave(status="open")
+    for n in range(3):  # a chart needs responses to draw
+        add_response(wave, {"pj_respect": 5 + n, "pj_listen": 6, "safety_feel": 7}, stratum=("North", "South")[n % 2])
     someone = make_staff(Role.ANALYST, email="someone@example.org")
     with app.app_context():
         complaint = Complaint(agency_id=someone.agency_id, reference="C-TEST-0001", receipt_hash="0" * 64,
@@ -87,7 +95,8 @@ def test_every_staff_route_is_declared(app):
 
 def _url(app, rule, values):
     with app.test_request_context():
-        return url_for(rule.endpoint, **{arg: values[arg] for arg in rule.arguments})
+        url = url_for(rule.endpoint, **{arg: values[arg] for arg in rule.arguments})
+    return url + QUERY.get(rule.endpoint, "").format(**values)
 
 
 def _requests(app, values):

@@ -1,0 +1,1 @@
+"""Wave comparisons: the staff comparison view, its charts, and the public results page."""

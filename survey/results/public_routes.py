@@ -1,0 +1,118 @@
+"""The public results page: published waves only, small samples withheld, uncertainty always shown."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template
+from flask_babel import format_decimal
+from sqlalchemy import select
+
+from ..context import current_agency, locale_code
+from ..db import db
+from ..models import Wave
+from . import present, service
+from .staff_routes import _svg
+
+bp = Blueprint("results", __name__, template_folder="templates")
+
+HEADLINE = ("trust", "safety")
+
+
+def published_waves() -> list[Wave]:
+    """Published waves of the questionnaire of the latest published wave, oldest first."""
+    waves = list(db.session.scalars(
+        select(Wave).where(Wave.agency_id == current_agency().id, Wave.published.is_(True))
+        .order_by(Wave.opens_on, Wave.slug)))
+    if not waves:
+        return []
+    family = waves[-1].instrument_version.instrument_id
+    return [w for w in waves if w.instrument_version.instrument_id == family]
+
+
+def _comparison(waves: list[Wave]) -> service.Comparison:
+    return service.compare(waves, breakdowns=("district",), min_n=current_app.config["RESULTS_MIN_N"])
+
+
+def _whole(value: float) -> str:
+    return format_decimal(round(value), "#,##0")
+
+
+def _estimates(comparison: service.Comparison, measure: str, by: str | None = None) -> list[dict[str, Any]]:
+    t = comparison.tables
+    est = t.estimates
+    sel = (est["measure"] == measure) & est["category"].isna()
+    sel &= est["by"].isna() if by is None else est["by"] == by
+    rows = []
+    for r in est[sel].itertuples(index=False):
+        withheld = r.n < t.min_n
+        rows.append({"wave": r.wave, "domain": r.domain, "n": format_decimal(int(r.n), "#,##0"), "withheld": withheld,
+                     "estimate": None if withheld else _whole(r.estimate), "low": None if withheld else _whole(r.ci_low),
+                     "high": None if withheld else _whole(r.ci_high)})
+    return rows
+
+
+@bp.get("/")
+def index():
+    waves = published_waves()
+    if not waves:
+        return render_template("results/public.html", waves=[], headline=[], districts=[], min_n=current_app.config["RESULTS_MIN_N"])
+    comparison = _comparison(waves)
+    t = comparison.tables
+    cb = comparison.codebook
+    latest = t.waves[-1]
+    available = set(t.measures["measure"])
+    headline = []
+    for key in HEADLINE:
+        if key not in available:
+            continue
+        trend = _estimates(comparison, key)
+        now = next((r for r in trend if r["wave"] == latest), None)
+        change = None
+        ch = t.changes
+        if len(t.waves) >= 2:
+            row = ch[(ch["measure"] == key) & ch["by"].isna() & (ch["comparison"] == "first_last")]
+            if not row.empty:
+                row = row.iloc[0].to_dict()
+                change = present.sentence(row, present.measure_label(cb, key), t.level) if not row["too_few"] else None
+        headline.append({"key": key, "label": present.measure_label(cb, key), "latest": now, "trend": trend,
+                         "change": change,
+                         "alt": present.chart_alt("trend", t.estimates[t.estimates["n"] >= t.min_n], cb, key, "", [], t.level)})
+    districts = []
+    if "district" in t.domains:
+        per = {key: {r["domain"]: r for r in _estimates(comparison, key, "district") if r["wave"] == latest}
+               for key in HEADLINE if key in available}
+        for d in t.domains["district"]:
+            districts.append({"name": present.value_label(cb, "district", d),
+                              "values": [per[key].get(d) for key in per]})
+    rr = [comparison.rates[w]["rr1"] for w in t.waves if comparison.rates.get(w, {}).get("rr1") is not None]
+    return render_template(
+        "results/public.html", waves=comparison.waves, latest=comparison.waves[-1], headline=headline,
+        districts=districts, min_n=t.min_n, pct=int(round(t.level * 100)), weighting=t.weighting,
+        n_latest=format_decimal(int(t.weights["n"].iloc[-1]), "#,##0"),
+        response_rate=None if not rr else rr[-1], labels=[present.measure_label(cb, k) for k in HEADLINE if k in available],
+    )
+
+
+@bp.get("/chart/<measure>.svg")
+def chart(measure: str):
+    waves = published_waves()
+    if measure not in HEADLINE or not waves:
+        abort(404)
+    comparison = _comparison(waves)
+    t = comparison.tables
+    if measure not in set(t.measures["measure"]):
+        abort(404)
+    name = f"{comparison.key}-public-{measure}-{locale_code()}.svg"
+
+    def draw() -> str:
+        shown = t.estimates[t.estimates["n"] >= t.min_n]
+        return present.trend_chart(shown, comparison.codebook, [measure], present.measure_label(comparison.codebook, measure),
+                                   t.level)[0]
+
+    return _svg(service.cached(name, draw, binary=False))
+
+
+def _isnan(x: Any) -> bool:
+    return isinstance(x, float) and math.isnan(x)

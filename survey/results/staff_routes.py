@@ -1,0 +1,103 @@
+"""The staff comparison view (analysts and admins): estimates, changes, charts, items not compared."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from analysis.tables import GROUP_VARIABLES
+
+from ..context import current_agency, locale_code
+from ..db import db
+from ..models import Role, Wave
+from ..staff.auth import roles_required
+from ..staff.menu import register
+from . import present, service
+
+bp = Blueprint("results_staff", __name__, template_folder="templates")
+
+COMPARE_ROLES = (Role.ANALYST, Role.ADMIN)
+register(_l("Compare waves"), "results_staff.compare", COMPARE_ROLES, order=45)
+
+CHARTS = ("trend", "domains", "gaps")
+
+
+def _agency_waves() -> list[Wave]:
+    return list(db.session.scalars(
+        select(Wave).where(Wave.agency_id == current_agency().id).order_by(Wave.opens_on.desc(), Wave.slug)))
+
+
+def _chosen(waves: list[Wave]) -> list[Wave]:
+    wanted = set(request.args.getlist("waves"))
+    return [w for w in waves if w.slug in wanted]
+
+
+def _by(comparison_tables) -> str:
+    by = request.args.get("by", "district")
+    return by if by in comparison_tables.breakdowns else (comparison_tables.breakdowns[0] if comparison_tables.breakdowns else "")
+
+
+def _svg(text: str) -> Response:
+    response = Response(text, mimetype="image/svg+xml")
+    # Served as an image file: matplotlib's SVG styles its text with style attributes, which a
+    # strict style-src would block if someone opened the file directly. No script can run.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.get("/")
+@roles_required(*COMPARE_ROLES)
+def compare():
+    waves = _agency_waves()
+    chosen = _chosen(waves)
+    adjust = request.args.get("adjust", "holm")
+    if adjust not in ("holm", "bh"):
+        adjust = "holm"
+    error = None
+    comparison = None
+    if request.args.getlist("waves"):
+        if len(chosen) < 2:
+            error = _("Choose two or more waves to compare.")
+        else:
+            try:
+                comparison = service.compare(chosen, breakdowns=GROUP_VARIABLES,
+                                             min_n=current_app.config["SMALL_COUNT_THRESHOLD"])
+            except service.CompareError as exc:
+                error = str(exc)
+    by = _by(comparison.tables) if comparison else request.args.get("by", "district")
+    return render_template(
+        "results/compare.html", waves=waves, chosen={w.slug for w in chosen}, comparison=comparison,
+        error=error, by=by, adjust=adjust, present=present, group_variables=GROUP_VARIABLES,
+        status=service.translation_status(comparison.waves) if comparison else {},
+    )
+
+
+@bp.get("/chart.svg")
+@roles_required(*COMPARE_ROLES)
+def chart():
+    waves = _chosen(_agency_waves())
+    kind, measure = request.args.get("chart", "trend"), request.args.get("measure", "trust")
+    if not waves or kind not in CHARTS:
+        abort(404)
+    try:
+        comparison = service.compare(waves, breakdowns=GROUP_VARIABLES, min_n=current_app.config["SMALL_COUNT_THRESHOLD"])
+    except service.CompareError:
+        abort(404)
+    tables = comparison.tables
+    if measure not in set(tables.measures["measure"]):
+        abort(404)
+    by = _by(tables)
+    name = f"{comparison.key}-{kind}-{measure}-{by}-{locale_code()}.svg"
+
+    def draw() -> str:
+        est, cb = tables.estimates, comparison.codebook
+        if kind == "trend":
+            return present.trend_chart(est, cb, [measure], present.measure_label(cb, measure), tables.level)[0]
+        if kind == "domains":
+            return present.domain_chart(est, cb, measure, by, tables.domains[by], tables.level)[0]
+        return present.gap_chart(est, cb, measure, by, tables.domains[by], tables.level)[0]
+
+    return _svg(service.cached(name, draw, binary=False))

@@ -1,0 +1,184 @@
+"""The staff comparison view on the demo data: the drift it simulates, a hand-checked change,
+refusal of mixed questionnaires, items not compared, and the charts."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from survey.models import Role
+
+
+def text_of(response) -> str:
+    """The page's text with tags removed and whitespace collapsed."""
+    body = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
+    return " ".join(html.unescape(body).split())
+
+
+def compare_url(waves, by="district", adjust="holm"):
+    return "/staff/compare/?" + "&".join(f"waves={w}" for w in waves) + f"&by={by}&adjust={adjust}"
+
+
+def test_compare_view_shows_the_demo_drift(demo_client, demo_sign_in, past_waves):
+    demo_sign_in(Role.ANALYST)
+    first, last = past_waves[0], past_waves[-1]
+    page = text_of(demo_client.get(compare_url([first, last])))
+    assert "raked in each wave to the agency's population targets" in page
+    assert re.search(rf"Trust score \(East\) rose [\d.]+ points from {first} to {last}", page), page[:3000]
+    assert re.search(rf"Trust score \(South\) fell [\d.]+ points from {first} to {last}", page)
+    assert "deff" in page and "RR1" in page
+
+
+def test_one_change_and_its_interval_match_the_analysis_package(demo_app, demo_client, demo_sign_in, past_waves,
+                                                               tmp_path):
+    """Hand-checked: the trust change shown on the page is analysis.difference on the export."""
+    from sqlalchemy import select
+
+    from analysis.compare import build_design, rake_by_wave
+    from analysis.estimate import difference
+    from analysis.io import read_export
+    from analysis.scales import score_indexes
+    from survey import export
+    from survey.db import db
+    from survey.models import Wave
+
+    first, last = past_waves[0], past_waves[-1]
+    with demo_app.test_request_context():
+        waves = list(db.session.scalars(select(Wave).where(Wave.slug.in_([first, last]))))
+        export.write(export.build(waves), tmp_path / "exp")
+    frame, codebook = read_export(tmp_path / "exp" / "responses.csv", tmp_path / "exp" / "codebook.json")
+    design = rake_by_wave(build_design(frame), frame, codebook.target_margins())
+    trust = score_indexes(frame, codebook.indexes)["trust"].to_numpy()
+    ref = difference(design, trust, by=frame["wave"].to_numpy(dtype=object), first=first, second=last)
+
+    demo_sign_in(Role.ANALYST)
+    page = text_of(demo_client.get(compare_url([first, last])))
+    expected = (f"Trust score rose {abs(ref['estimate']):.1f} points from {first} to {last} "
+                f"(95% CI {ref['ci_low']:.1f} to {ref['ci_high']:.1f})")
+    assert ref["estimate"] > 0
+    assert expected in page
+
+
+def test_mixed_questionnaires_are_refused(demo_app, demo_client, demo_sign_in, past_waves):
+    import datetime as dt
+
+    from survey.db import db
+    from survey.models import Agency, Instrument, InstrumentVersion, Wave, WaveMode, WaveStratum
+
+    with demo_app.app_context():
+        agency = db.session.query(Agency).first()
+        stored = db.session.query(InstrumentVersion).first()
+        other = Instrument(agency_id=agency.id, key="other-survey", title="Other")
+        db.session.add(other)
+        db.session.flush()
+        version = InstrumentVersion(instrument_id=other.id, version=1, content_hash="x" * 64,
+                                    definition=dict(stored.definition, key="other-survey"), source_file="other.toml")
+        db.session.add(version)
+        db.session.flush()
+        db.session.add(Wave(agency_id=agency.id, instrument_version_id=version.id, slug="other-1", title="Other wave",
+                            opens_on=dt.date(2025, 1, 1), closes_on=dt.date(2025, 2, 1), mode=WaveMode.INVITATION,
+                            languages=["en"], strata=[WaveStratum(name="North", population=10)]))
+        db.session.commit()
+    demo_sign_in(Role.ADMIN)
+    page = text_of(demo_client.get(compare_url([past_waves[0], "other-1"])))
+    assert "These waves use different questionnaires (core-trust, other-survey)" in page
+    assert "Index scores" not in page
+
+
+def test_an_item_reworded_between_versions_is_not_compared(demo_app, demo_client, demo_sign_in, past_waves):
+    """A later wave on a version where duty_back is worded differently: listed with the reason."""
+    import copy
+
+    from sqlalchemy import select
+
+    from survey.db import db
+    from survey.instruments import validate
+    from survey.models import InstrumentVersion, Wave
+
+    last = past_waves[-1]
+    with demo_app.app_context():
+        wave = db.session.scalars(select(Wave).where(Wave.slug == last)).one()
+        old = wave.instrument_version
+        raw = copy.deepcopy(old.definition)
+        raw["version"] = 2
+        for item in raw["items"]:
+            if item["key"] == "duty_back":
+                item["text"]["en"] = "Do you feel you should back the police even when you disagree with them?"
+            if item["key"] == "eff_response":
+                item["key"] = "eff_response_v2"
+        for index in raw.get("indexes", []):
+            for member in index["items"]:
+                if member["key"] == "eff_response":
+                    member["key"] = "eff_response_v2"
+        new = InstrumentVersion(instrument_id=old.instrument_id, version=2, content_hash=validate(raw).content_hash,
+                                definition=raw, source_file="core-trust.v2.toml")
+        db.session.add(new)
+        db.session.flush()
+        wave.instrument_version_id = new.id
+        db.session.commit()
+    demo_sign_in(Role.ANALYST)
+    page = text_of(demo_client.get(compare_url([past_waves[0], last])))
+    assert "duty_back): the wording or answer scale changed between versions 1 and 2" in page
+    assert re.search(r"eff_response\): not asked in " + last, page)
+    assert "Felt obligation to obey (obligation): uses duty_back, which cannot be compared" in page
+
+
+def test_one_wave_is_not_enough(demo_client, demo_sign_in, past_waves):
+    demo_sign_in(Role.ANALYST)
+    page = text_of(demo_client.get(compare_url([past_waves[0]])))
+    assert "Choose two or more waves to compare." in page
+
+
+@pytest.mark.parametrize("chart", ["trend", "domains", "gaps"])
+def test_charts_are_svg_with_a_text_alternative_and_the_palette(demo_client, demo_sign_in, past_waves, chart):
+    import xml.etree.ElementTree as ET
+
+    demo_sign_in(Role.ANALYST)
+    url = ("/staff/compare/chart.svg?" + "&".join(f"waves={w}" for w in past_waves)
+           + f"&chart={chart}&measure=trust&by=district")
+    response = demo_client.get(url)
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    svg = response.get_data(as_text=True)
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.tag == f"{ns}svg" and root.get("role") == "img"
+    assert "Trust score" in root.find(f"{ns}title").text
+    desc = root.find(f"{ns}desc").text
+    assert "95% CI" in desc or "confidence" in desc
+    from analysis.plots import OKABE_ITO
+
+    strokes = set(re.findall(r"stroke: ?(#[0-9a-f]{6})", svg.lower()))
+    lines = strokes - {"#4a4a4a", "#d9d9d9", "#767676", "#1b1b1b", "#ffffff"}
+    assert lines and lines <= {c.lower() for c in OKABE_ITO}, strokes
+    # A second request is served from the cache and is identical.
+    assert demo_client.get(url).get_data(as_text=True) == svg
+
+
+def test_compare_page_has_charts_with_alt_text(demo_client, demo_sign_in, past_waves):
+    demo_sign_in(Role.ADMIN)
+    body = demo_client.get(compare_url(past_waves)).get_data(as_text=True)
+    imgs = re.findall(r'<img [^>]*?src="([^"]+)" alt="([^"]*)"', body)
+    assert imgs and all(alt.strip() for _src, alt in imgs)
+    assert any("East went from" in html.unescape(alt) for _src, alt in imgs)
+
+
+def test_report_command_shows_the_drift_and_prints_progress(demo_app, past_waves, tmp_path):
+    runner = demo_app.test_cli_runner()
+    args = ["report", *[a for w in past_waves for a in ("--waves", w)], "--out", str(tmp_path / "report")]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "weights and estimates" in result.output and "charts:" in result.output
+    page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    first, last = past_waves[0], past_waves[-1]
+    assert re.search(rf"Trust score \(East\) rose [\d.]+ points from {first} to {last}", page)
+    assert re.search(rf"Trust score \(South\) fell [\d.]+ points from {first} to {last}", page)
+    assert "es</th><td>draft" in page  # translation status from the instrument
+    assert (tmp_path / "report" / "changes.csv").exists()
+
+
+def test_report_command_refuses_unknown_waves(demo_app, tmp_path):
+    result = demo_app.test_cli_runner().invoke(args=["report", "--waves", "nope", "--out", str(tmp_path)])
+    assert result.exit_code != 0 and "No such wave: nope" in result.output

@@ -1,0 +1,88 @@
+"""The public results page: published waves only, small districts withheld, uncertainty shown."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select, update
+
+from survey.db import db
+from survey.models import Response, Wave
+from tests.results.test_compare import text_of
+
+
+def test_results_page_shows_published_waves_with_uncertainty(demo_client, past_waves):
+    response = demo_client.get("/results/")
+    assert response.status_code == 200
+    page = text_of(response)
+    latest = past_waves[-1]
+    assert re.search(r"Trust score \d+ out of 100 in " + latest + r" \(range \d+ to \d+\)", page)
+    assert re.search(r"Safety score \d+ out of 100", page)
+    for wave in past_waves:
+        assert wave in page
+    # The open, unpublished wave never appears.
+    with demo_client.application.app_context():
+        unpublished = db.session.scalars(select(Wave.slug).where(Wave.published.is_(False))).all()
+    assert unpublished and not any(slug in page for slug in unpublished)
+    assert "95% confidence interval" in page
+    assert "/complaints/data" in response.get_data(as_text=True)
+
+
+def test_small_districts_are_withheld(demo_app, demo_client, past_waves):
+    """Move all but a few of the latest wave's Central responses elsewhere: Central is withheld."""
+    latest = past_waves[-1]
+    with demo_app.app_context():
+        wave = db.session.scalars(select(Wave).where(Wave.slug == latest)).one()
+        ids = db.session.scalars(select(Response.id).where(Response.wave_id == wave.id, Response.stratum == "Central")).all()
+        db.session.execute(update(Response).where(Response.id.in_(ids[30:])).values(stratum="North"))
+        db.session.commit()
+    page = text_of(demo_client.get("/results/"))
+    row = re.search(r"Central (.*?) East", page.split("Scores by district")[1]).group(1)
+    assert "Withheld: fewer than 50 responses" in row
+    assert re.search(r"North \d+ \(\d+ to \d+\)", page)
+
+
+def test_no_published_wave_says_so(demo_app, demo_client):
+    with demo_app.app_context():
+        db.session.execute(update(Wave).values(published=False))
+        db.session.commit()
+    page = text_of(demo_client.get("/results/"))
+    assert "No survey results have been published yet." in page
+    assert demo_client.get("/results/chart/trust.svg").status_code == 404
+
+
+def test_public_chart_is_an_svg_image_in_the_visitor_language(demo_client):
+    response = demo_client.get("/results/chart/trust.svg")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert "<title id=\"chart-title\">Trust score</title>" in response.get_data(as_text=True)
+    demo_client.post("/language", data={"lang": "es"})
+    es = demo_client.get("/results/chart/trust.svg").get_data(as_text=True)
+    assert "Índice de confianza" in es
+    assert demo_client.get("/results/chart/nothing.svg").status_code == 404
+
+
+def test_home_page_links_to_results(demo_client):
+    assert 'href="/results/"' in demo_client.get("/").get_data(as_text=True)
+
+
+def test_results_page_in_spanish_and_arabic_passes_the_page_checks(demo_client):
+    for code in ("es", "ar"):
+        demo_client.post("/language", data={"lang": code})
+        body = demo_client.get("/results/").get_data(as_text=True)
+        assert f'lang="{code}"' in body
+
+
+def test_results_page_is_light(demo_client):
+    """At most 14 KB gzipped for the page and its stylesheet (charts are separate images)."""
+    import gzip
+
+    page = demo_client.get("/results/").get_data()
+    from pathlib import Path
+
+    import survey
+
+    css = (Path(survey.__file__).parent / "static" / "site.css").read_bytes()
+    total = len(gzip.compress(page)) + len(gzip.compress(css))
+    assert total <= 14 * 1024, total
+    svg = demo_client.get("/results/chart/trust.svg").get_data()
+    assert len(gzip.compress(svg)) <= 14 * 1024
