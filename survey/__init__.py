@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
-from flask_babel import Babel, format_date, format_decimal, format_number, format_percent
+from flask_babel import (
+    Babel,
+    format_date,
+    format_decimal,
+    format_number,
+    format_percent,
+    get_locale,
+    get_translations,
+)
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import StrictUndefined
 
@@ -19,6 +27,32 @@ from .i18n import direction, html_lang, select_locale
 
 babel = Babel()
 csrf = CSRFProtect()
+
+
+def _request_translations() -> Any:
+    """The catalog of this request's locale, looked up once per request and locale.
+
+    Flask-Babel resolves the domain, context and locale again for every ``_()`` in a template;
+    a survey page has a dozen of them, and that lookup cost more than the rest of the footer.
+    A change of locale within the request (``force_locale``) gives a new Locale object, so it is
+    picked up.
+    """
+    locale = get_locale()
+    cached = g.get("_survey_translations")
+    if cached is None or cached[0] is not locale:
+        cached = (locale, get_translations())
+        g._survey_translations = cached
+    return cached[1]
+
+
+def _install_fast_gettext(app: Flask) -> None:
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _request_translations().ugettext(s),
+        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
+    )
 
 
 class _ScrubClientAddress(logging.Filter):
@@ -60,6 +94,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    _install_fast_gettext(app)
     csrf.init_app(app)
     security.init_app(app)
     logging.getLogger("werkzeug").addFilter(_ScrubClientAddress())

@@ -7,7 +7,7 @@ other answers on the page are kept. "Prefer not to say" (-9) is offered on every
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from flask_babel import gettext as _
@@ -17,6 +17,7 @@ from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
+from ..context import current_agency, locale_code
 from ..instruments import PREFER_NOT_TO_SAY, Item
 from ..models import Channel
 from .flow import text_in
@@ -131,16 +132,50 @@ def field_for(item: Item, lang: str) -> Any:
                       validators=[_OneOf([value for value, _label in choices])])
 
 
-def page_form(items: Sequence[Item], lang: str, answers: Mapping[str, Any], *, base: type = FlaskForm,
-              formdata: Any = None) -> FlaskForm:
-    """A form for these items, filled from the stored answers (GET) or the posted data (POST)."""
+#: Form classes already built, by everything their labels depend on (see :func:`page_form`).
+_FORM_CLASSES: dict[tuple[Any, ...], type] = {}
+_FORM_CLASSES_MAX = 2048
+
+
+def _form_class(items: Sequence[Item], lang: str, base: type, cache_key: Hashable | None) -> type:
+    """Build (or reuse) the form class of a page.
+
+    Building the unbound fields (labels, choices, "Prefer not to say" in the interface language,
+    {agency} and {city} filled) cost more than rendering the page, so a class is kept per
+    instrument version, page, shown items, both languages and agency wording. Classes hold no
+    resident data: the answers are bound to each instance.
+    """
+    key = None
+    if cache_key is not None:
+        agency = current_agency()
+        key = (cache_key, tuple(item.key for item in items), lang, locale_code(), agency.name, agency.city, base)
+        cls = _FORM_CLASSES.get(key)
+        if cls is not None:
+            return cls
 
     class PageForm(base):  # type: ignore[misc, valid-type]
         pass
 
-    data: dict[str, Any] = {}
     for item in items:
         setattr(PageForm, item.key, field_for(item, lang))
+    if key is not None:
+        if len(_FORM_CLASSES) >= _FORM_CLASSES_MAX:
+            _FORM_CLASSES.clear()
+        _FORM_CLASSES[key] = PageForm
+    return PageForm
+
+
+def page_form(items: Sequence[Item], lang: str, answers: Mapping[str, Any], *, base: type = FlaskForm,
+              formdata: Any = None, cache_key: Hashable | None = None) -> FlaskForm:
+    """A form for these items, filled from the stored answers (GET) or the posted data (POST).
+
+    ``cache_key`` (e.g. the instrument's content hash and the page key) lets the form class be
+    reused; leave it out when the items are built per request (the open-link area question).
+    """
+    PageForm = _form_class(items, lang, base, cache_key)  # noqa: N806 - a class
+
+    data: dict[str, Any] = {}
+    for item in items:
         stored = answers.get(item.key)
         if stored is None:
             continue

@@ -53,14 +53,14 @@ def _forget_draft(response: HTTPResponse) -> HTTPResponse:
     return response
 
 
-def _current() -> tuple[SurveyDraft, Wave] | None:
-    draft = flow.load_draft(request.cookies.get(DRAFT_COOKIE))
-    if draft is None:
+def _current() -> tuple[SurveyDraft, Wave, flow.InstrumentDef] | None:
+    found = flow.load_current(request.cookies.get(DRAFT_COOKIE))
+    if found is None:
         return None
-    wave = db.session.get(Wave, draft.wave_id)
-    if wave is None or not wave.is_open():
+    draft, wave, content_hash = found
+    if not wave.is_open():
         return None
-    return draft, wave
+    return draft, wave, flow.instrument_of(wave, content_hash)
 
 
 def _bad_code_message() -> str:
@@ -95,8 +95,8 @@ def _render_start(form: CodeForm, status: int = 200, *, throttled: bool = False)
     current = _current()
     resume_url = None
     if current is not None:
-        draft, wave = current
-        pages = flow.build_pages(flow.instrument_of(wave), wave)
+        draft, wave, inst = current
+        pages = flow.build_pages(inst, wave)
         answers = draft.answers or {}
         at = next((p for p in pages if p.key == answers.get(flow.LAST_PAGE)), None)
         target = (flow.next_page(pages, at, answers) or at) if at else flow.visible_pages(pages, answers)[0]
@@ -157,8 +157,7 @@ def page(key: str):
             return _forget_draft(redirect(url_for("respond.done"), code=303))
         flash(_("We could not find a survey in progress on this phone. Please start again with your access code."), "error")
         return _forget_draft(redirect(url_for("respond.start"), code=303))
-    draft, wave = current
-    inst = flow.instrument_of(wave)
+    draft, wave, inst = current
     lang = flow.survey_language(inst, wave)
     pages = flow.build_pages(inst, wave)
     page = next((p for p in pages if p.key == key), None)
@@ -170,8 +169,10 @@ def page(key: str):
         return redirect(url_for("respond.page", key=target.key) if target else url_for("respond.start"), code=303)
 
     items = page.shown_items(answers)
+    # The area question is built from the wave's strata on each request: its class is not kept.
+    cache_key = None if any(item.key == flow.STRATUM_KEY for item in items) else (inst.content_hash, page.key)
     if request.method == "POST":
-        form = page_form(items, lang, answers, formdata=request.form)
+        form = page_form(items, lang, answers, formdata=request.form, cache_key=cache_key)
         if form.validate():
             answers, stratum = flow.merge_answers(draft, page, values_of(form, items))
             following = flow.next_page(pages, page, answers)
@@ -182,14 +183,14 @@ def page(key: str):
                     redirect(url_for("respond.page", key=following.key), code=303), request.cookies[DRAFT_COOKIE], draft
                 )
             try:
-                flow.submit_draft(draft, wave, lang, answers, stratum)
+                flow.submit_draft(draft, wave, lang, answers, stratum, inst)
             except flow.AlreadySent:
                 pass
             except flow.CodeAlreadyUsed:
                 return _forget_draft(redirect(url_for("respond.code_used"), code=303))
             return _forget_draft(redirect(url_for("respond.done"), code=303))
     else:
-        form = page_form(items, lang, answers)
+        form = page_form(items, lang, answers, cache_key=cache_key)
 
     shown = flow.visible_pages(pages, answers)
     number = shown.index(page) + 1 if page in shown else 1
