@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from .. import crypto
@@ -44,7 +44,20 @@ def receipt_hash(code: str) -> str:
     return keyed_hash("receipt", normalize_code(code))
 
 
+#: Any fixed number: the PostgreSQL advisory lock that queues the writers of complaint references.
+_REFERENCE_LOCK = 0x5C0E_2026
+
+
 def next_reference(session: Session, year: int) -> str:
+    """The next free reference of the year, e.g. ``C-2026-0042``.
+
+    On PostgreSQL two concurrent filings would both count the same rows and collide on the
+    unique reference (50 residents at once exhausted the caller's retries and got a 500), so the
+    count is taken under a transaction-scoped advisory lock; SQLite's write transaction already
+    holds its database lock (``BEGIN IMMEDIATE``).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REFERENCE_LOCK})
     prefix = f"C-{year}-"
     count = session.scalar(select(func.count()).select_from(Complaint).where(Complaint.reference.like(prefix + "%")))
     number = (count or 0) + 1
