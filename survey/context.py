@@ -53,9 +53,15 @@ def _template_context() -> dict[str, Any]:
     code = locale_code()
     try:
         agency = current_agency()
-    except (NoAgency, SQLAlchemyError):
-        # Error pages must render even when the database is down.
-        db.session.rollback()
+    except NoAgency:
+        agency = None
+    except SQLAlchemyError:
+        # Error pages must render even when the database is down (or went away mid-request);
+        # any other page needs the agency, so the error goes on to the "try again" handler.
+        db.discard()
+        g.pop("agency", None)
+        if not g.get("rendering_error"):
+            raise
         agency = None
     return {
         "lang": code,

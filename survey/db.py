@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names so that Alembic migrations behave the same on SQLite and PostgreSQL.
@@ -24,9 +26,13 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout so writers wait, not fail."""
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout so writers wait, not fail.
+
+    ``hide_parameters``: a database error's message (which ends up in the server log when a
+    request fails) names the statement but never the values, which can be what a resident wrote.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -47,7 +53,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 class Database:
@@ -84,11 +90,24 @@ class Database:
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         return session
 
-    @staticmethod
-    def _close(_exc: BaseException | None) -> None:
+    def discard(self) -> None:
+        """Drop this request's session after a database error; the next use opens a fresh one.
+
+        When the server went away mid-request (a restart, a failover) even the rollback fails:
+        the connection is then invalidated so the pool replaces it, and nothing is raised, so the
+        visitor still gets the "try again in a moment" page.
+        """
         session = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             session.close()
+        except SQLAlchemyError:
+            with contextlib.suppress(SQLAlchemyError):
+                session.invalidate()
+
+    def _close(self, _exc: BaseException | None) -> None:
+        self.discard()
 
 
 db = Database()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .db import db
 
 MESSAGES = {
     400: (_l("Something went wrong with that request"), _l("Please go back, check what you entered and try again.")),
@@ -22,6 +24,7 @@ MESSAGES = {
 
 def render_error(code: int, title: str | None = None, message: str | None = None):
     default_title, default_message = MESSAGES.get(code, MESSAGES[500])
+    g.rendering_error = True  # the page renders without the agency if the database is away
     body = render_template(
         "error.html", code=code, title=title or default_title, message=message or default_message
     )
@@ -45,9 +48,14 @@ def init_app(app: Flask) -> None:
         return render_error(code)
 
     @app.errorhandler(OperationalError)
-    def _database_down(_exc: OperationalError):
-        # A database outage or lock timeout: say "try again", never show a trace.
+    @app.errorhandler(InterfaceError)
+    def _database_down(_exc: Exception):
+        # A database outage, a connection lost mid-request or a lock timeout: say "try again",
+        # never show a trace. Only the type is logged: the message would carry the statement's
+        # parameters, which can be what a resident wrote.
         app.logger.error("database unavailable: %s", type(_exc).__name__)
+        db.discard()
+        g.pop("agency", None)  # loaded through the lost session: expired and unreadable now
         return render_error(503)
 
     @app.errorhandler(InternalServerError)

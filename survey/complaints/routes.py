@@ -71,6 +71,11 @@ def pop_receipt() -> str | None:
     return crypto.decrypt(token.encode("ascii")) if token else None
 
 
+def peek_receipt() -> str | None:
+    token = session.get(_RECEIPT_KEY)
+    return crypto.decrypt(token.encode("ascii")) if token else None
+
+
 def save_new_complaint(form: ComplaintForm, **kwargs: Any) -> tuple[Complaint, str]:
     """File the complaint in a write transaction, retrying once if two took the same reference."""
     for attempt in range(3):
@@ -103,7 +108,11 @@ def new():
 @bp.get("/receipt")
 @no_store
 def receipt():
-    return render_template("complaints/receipt.html", code=pop_receipt())
+    # The code is dropped only once its page rendered: if the database is away at that moment
+    # the resident gets "try again in a moment" and the reload still shows the code.
+    page = render_template("complaints/receipt.html", code=peek_receipt())
+    session.pop(_RECEIPT_KEY, None)
+    return page
 
 
 # --- following up ------------------------------------------------------------------------------

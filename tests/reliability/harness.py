@@ -489,7 +489,7 @@ def postgres_database(admin_url: str) -> tuple[str, Callable[[], None]]:
     if admin.drivername == "postgresql":
         admin = admin.set(drivername="postgresql+psycopg")
     name = f"survey_rel_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 
