@@ -8,7 +8,7 @@ import math
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, abort, current_app, request
 
 #: Letters and digits that cannot be mistaken for one another when read aloud or typed on a phone:
 #: no 0/O, 1/I/L, and no U (so that codes spell no common words).
@@ -77,5 +77,17 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_oversized_body() -> None:
+    """413 for any body over MAX_CONTENT_LENGTH, before any view runs.
+
+    Werkzeug enforces the limit only when a view reads the form, so a view that redirects first
+    (e.g. an expired follow-up) would otherwise accept the upload and quietly drop it.
+    """
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.content_length is not None and request.content_length > limit:
+        abort(413)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_oversized_body)
     app.after_request(add_security_headers)

@@ -35,6 +35,13 @@ THROTTLE = "invitation_code"
 # ------------------------------------------------------------------ helpers
 
 
+@bp.after_request
+def _never_cache(response: HTTPResponse) -> HTTPResponse:
+    """Survey pages hold a resident's answers: a shared or library computer must not keep them."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _set_draft_cookie(response: HTTPResponse, token: str, draft: SurveyDraft) -> HTTPResponse:
     response.set_cookie(
         DRAFT_COOKIE,

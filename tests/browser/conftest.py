@@ -121,3 +121,36 @@ def assert_accessible(page, context: str = "") -> None:
 def set_language(page, code: str) -> None:
     """Choose a language with the page's own switcher (a form button, no JavaScript needed)."""
     page.locator(f'footer button[name="lang"][value="{code}"]').click()
+
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+@pytest.fixture(autouse=True)
+def no_third_party_requests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Record every request of every browser context a test opens; fail on any non-local host.
+
+    The platform promises residents no tracking: no font, script, analytics or image from anywhere
+    but this server, on every page any browser test visits.
+    """
+    seen: list[str] = []
+    if not {"page", "context", "browser"} & set(request.fixturenames):
+        yield seen
+        return
+    from urllib.parse import urlsplit
+
+    browser = request.getfixturevalue("browser")
+    original = browser.new_context
+
+    def new_context(*args, **kwargs):
+        context = original(*args, **kwargs)
+        context.on("request", lambda req: seen.append(req.url))
+        return context
+
+    monkeypatch.setattr(browser, "new_context", new_context)
+    yield seen
+    foreign = [url for url in seen
+               if urlsplit(url).scheme not in ("data", "about", "blob")
+               and (urlsplit(url).hostname or "") not in LOCAL_HOSTS]
+    assert not foreign, f"requests to other hosts: {foreign[:5]}"
+    assert seen, "no request was recorded: the network check is not attached"

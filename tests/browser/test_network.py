@@ -1,0 +1,25 @@
+"""The network check itself: it sees requests, and a request to another host fails it."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_every_request_of_a_page_is_recorded_and_local(page, no_third_party_requests):
+    page.goto("/survey/")
+    page.goto("/complaints/new")
+    urls = no_third_party_requests
+    assert any(url.endswith("/static/site.css") for url in urls), urls
+    assert all("127.0.0.1" in url or "localhost" in url for url in urls)
+
+
+def test_a_foreign_request_is_noticed(page, no_third_party_requests):
+    """Chromium reports even a request the CSP then blocks, so a foreign host cannot slip by."""
+    page.goto("/")
+    page.evaluate("() => { const i = new Image(); i.src = 'http://192.0.2.1/x.png'; }")
+    page.wait_for_timeout(200)
+    foreign = [url for url in no_third_party_requests if "192.0.2.1" in url]
+    assert foreign, "the recorder missed a request to another host"
+    no_third_party_requests.remove(foreign[0])  # planted by this test; the fixture checks the rest
