@@ -1,4 +1,4 @@
-"""Every shipped language at a phone viewport: home, survey, complaint and policy pages pass axe,
+"""Every shipped language at a phone viewport: home, survey, complaint, policy and results pages pass axe,
 the page carries the right lang and dir, and nothing scrolls sideways.
 
 Set SCREENSHOT_DIR to keep a full-page screenshot of each page for a person to look at."""
@@ -72,6 +72,8 @@ def test_resident_pages_in_every_language(page, lang, access_code):
     _check(page, lang, "complaint-policy")
     page.goto("/complaints/new")
     _check(page, lang, "complaint-form")
+    page.goto("/results/")
+    _check(page, lang, "results")
     page.goto("/survey/")
     _check(page, lang, "survey-start")
     page.fill("#code", access_code())
