@@ -202,7 +202,9 @@ def assign(complaint_id: str):
     choice = form.assignee.data or ""
     assignee = None
     if choice:
-        assignee = db.session.get(StaffUser, int(choice)) if choice.isdigit() else None
+        # Ids fit in 63 bits; a longer number cannot be a staff member (and would overflow SQLite).
+        valid = choice.isascii() and choice.isdigit() and len(choice) <= 18
+        assignee = db.session.get(StaffUser, int(choice)) if valid else None
         if assignee is None or assignee.agency_id != agency.id or not assignee.has_role(Role.INVESTIGATOR):
             abort(400)
     complaint.assigned_to_id = assignee.id if assignee else None

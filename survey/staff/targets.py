@@ -76,7 +76,7 @@ def strata_names(agency: Agency) -> list[str]:
 def parse_targets(text: str, categories: dict[str, list[str]], strata: list[str]) -> tuple[list[TargetRow], list[str]]:
     """Read and check the CSV; return the rows and a list of problems, each naming its row."""
     problems: list[str] = []
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     header = next(reader, None)
     if header is None or [h.strip().lower() for h in header] != HEADER:
         return [], [_("Row 1: the first row must be the header variable,category,stratum,population")]

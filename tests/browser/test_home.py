@@ -31,10 +31,11 @@ def test_home_page_works_without_javascript(browser, base_url):
 
 
 def test_axe_finds_a_real_violation(page):
-    """The accessibility check can fail: an unlabelled input and low contrast are caught."""
+    """The accessibility check can fail: an unlabelled input and an image without alt text are caught."""
     from axe_playwright_python.sync_playwright import Axe
 
-    page.set_content('<html lang="en"><title>x</title><main><h1>x</h1><input><p style="color:#ccc">faint</p></main></html>')
+    page.goto("/")  # a real request, so the network check sees this test too
+    page.set_content('<html lang="en"><title>x</title><main><h1>x</h1><input><img src="/static/site.css"></main></html>')
     assert Axe().run(page).violations_count >= 2
 
 
