@@ -70,6 +70,60 @@ def _start_gunicorn(app_spec: str, env: dict[str, str]) -> tuple[subprocess.Pope
     raise RuntimeError("gunicorn did not start; run it by hand with the same settings to see why")
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by these processes (0 for any that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / _TICK
+
+
+def _family(pid: int) -> list[int]:
+    """A process and its children (gunicorn's master and workers)."""
+    found = [pid]
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _database_pids() -> list[int]:
+    """PostgreSQL server processes on this machine (their CPU is the database's share)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in {"postgres", "postmaster"}:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds of the app server, the database server and this client over a measured span."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server, self.db = _family(server_pid), _database_pids()
+        self.start = (_cpu_seconds(self.server), _cpu_seconds(self.db), time.process_time())
+
+    def report(self, requests: int) -> str:
+        app, dbase, client = (_cpu_seconds(self.server) - self.start[0], _cpu_seconds(self.db) - self.start[1],
+                              time.process_time() - self.start[2])
+        per = 1000 / max(requests, 1)
+        return (f"CPU per request: app server {app * per:.2f} ms, database server {dbase * per:.2f} ms, "
+                f"simulated clients {client * per:.2f} ms")
+
+
 def _stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
@@ -189,12 +243,14 @@ def run_survey(label: str, database_url: str, residents: int, seconds: float) ->
                     failed[0] += not ok
 
         started = time.time()
+        meter = CpuMeter(proc.pid)
         threads = [threading.Thread(target=work) for _ in range(residents)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=seconds + 60)
         elapsed = time.time() - started
+        cpu = meter.report(sum(len(v) for v in timings.values()))
         _stop(proc)
 
         from sqlalchemy import create_engine, text
@@ -210,6 +266,7 @@ def run_survey(label: str, database_url: str, residents: int, seconds: float) ->
         print(f"completed surveys: {done[0]} ({done[0] / elapsed:.1f}/s), failed or cut off: {failed[0]}")
         print(f"requests: {requests} ({requests / elapsed:.0f}/s), all pages p50 {_percentile(everything, .5):.1f} ms"
               f" p99 {_percentile(everything, .99):.1f} ms")
+        print(cpu)
         print(f"{'request':24} {'count':>6} {'p50 ms':>8} {'p99 ms':>8}")
         for name, values in timings.items():
             print(f"{name:24} {len(values):6d} {_percentile(values, .5):8.1f} {_percentile(values, .99):8.1f}")
@@ -239,16 +296,19 @@ def run_bare(residents: int, seconds: float) -> float:
             timings.extend(local)
 
     started = time.time()
+    meter = CpuMeter(proc.pid)
     threads = [threading.Thread(target=work) for _ in range(residents)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=seconds + 30)
     elapsed = time.time() - started
+    cpu = meter.report(len(timings))
     _stop(proc)
     rate = len(timings) / elapsed
     print(f"\n== bare Flask endpoint, same gunicorn setup, {residents} concurrent clients for {elapsed:.1f} s")
     print(f"requests: {len(timings)} ({rate:.0f}/s), p50 {_percentile(timings, .5):.1f} ms p99 {_percentile(timings, .99):.1f} ms")
+    print(cpu)
     return rate
 
 

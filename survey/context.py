@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g, request
@@ -15,20 +17,50 @@ from .models import Agency
 
 
 class NoAgency(RuntimeError):
-    """The database has no agency yet: run `flask --app wsgi demo` or create one."""
+    """The database has no agency yet: run `flask --app wsgi demo` or `flask --app wsgi agency set`."""
 
 
-def current_agency() -> Agency:
+@dataclass(frozen=True, slots=True)
+class AgencyInfo:
+    """A read-only copy of the agency's settings, safe to share between requests and threads."""
+
+    id: int
+    slug: str
+    name: str
+    city: str
+    default_language: str
+    phone: str | None
+    address: str | None
+    acknowledge_days: int
+    close_days: int
+
+    @classmethod
+    def of(cls, agency: Agency) -> AgencyInfo:
+        return cls(agency.id, agency.slug, agency.name, agency.city, agency.default_language, agency.phone,
+                   agency.address, agency.acknowledge_days, agency.close_days)
+
+
+#: How long a worker reuses the agency's settings before reading them again. Every page needs
+#: them and they change perhaps once a year; a change shows on every server within this time.
+AGENCY_CACHE_SECONDS = 30.0
+
+
+def current_agency() -> AgencyInfo:
     """The agency this deployment serves (SURVEY_AGENCY names it when there are several)."""
     if "agency" not in g:
-        slug = current_app.config.get("AGENCY")
-        query = select(Agency).order_by(Agency.id).limit(1)
-        if slug:
-            query = select(Agency).where(Agency.slug == slug)
-        agency = db.session.scalars(query).first()
-        if agency is None:
-            raise NoAgency("No agency is set up yet: run `flask --app wsgi demo` or `flask --app wsgi init-agency`.")
-        g.agency = agency
+        cache = current_app.extensions.setdefault("survey.agency", {})
+        found = cache.get("info")
+        if found is None or found[0] < time.monotonic():
+            slug = current_app.config.get("AGENCY")
+            query = select(Agency).order_by(Agency.id).limit(1)
+            if slug:
+                query = select(Agency).where(Agency.slug == slug)
+            agency = db.session.scalars(query).first()
+            if agency is None:
+                raise NoAgency("No agency is set up yet: run `flask --app wsgi demo` or `flask --app wsgi agency set --slug ... --name ... --city ...`.")
+            found = (time.monotonic() + AGENCY_CACHE_SECONDS, AgencyInfo.of(agency))
+            cache["info"] = found
+        g.agency = found[1]
     return g.agency
 
 

@@ -64,6 +64,7 @@ class Database:
         app.extensions["survey.db"] = {
             "engine": engine,
             "sessionmaker": sessionmaker(bind=engine, expire_on_commit=False),
+            "sqlite": engine.dialect.name == "sqlite",
         }
         app.teardown_appcontext(self._close)
 
@@ -80,11 +81,15 @@ class Database:
     def write(self) -> Session:
         """End any read transaction and start a write transaction that holds the lock at once.
 
-        On SQLite this is ``BEGIN IMMEDIATE`` (writers queue on the busy timeout); on PostgreSQL
-        it is an ordinary transaction. Use it before a read-check-write sequence such as
+        On SQLite this is ``BEGIN IMMEDIATE`` (writers queue on the busy timeout). On PostgreSQL a
+        transaction already open for reading simply goes on (at READ COMMITTED each statement sees
+        what others committed, and row locks serialise conflicting writers), which spares a commit
+        and a connection check-out per request. Use it before a read-check-write sequence such as
         "is this code unused? then mark it used".
         """
         session = self.session
+        if not current_app.extensions["survey.db"]["sqlite"]:
+            return session
         if session.in_transaction():
             session.commit()
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})

@@ -246,15 +246,25 @@ def save_answers(draft: SurveyDraft, answers: dict[str, Any], stratum: str | Non
     """Store the answers and extend the draft; False when the draft is gone (already submitted)."""
     expires = _expiry()
     session = db.write()
-    updated = session.execute(
-        update(SurveyDraft)
-        .where(SurveyDraft.id == draft.id)
-        .values(answers=answers, stratum=stratum, expires_at=expires)
-        .execution_options(synchronize_session=False)
+    updated = session.connection().execute(
+        _SAVE, {"draft_id": draft.id, "new_answers": answers, "new_stratum": stratum, "new_expiry": expires}
     ).rowcount
     session.commit()
     draft.answers, draft.stratum, draft.expires_at = answers, stratum, expires
     return updated == 1
+
+
+# A plain table UPDATE built once: the ORM's bulk-update machinery cost more than the write itself.
+_DRAFTS = SurveyDraft.__table__
+_SAVE = (
+    _DRAFTS.update()
+    .where(_DRAFTS.c.id == bindparam("draft_id"))
+    .values(
+        answers=bindparam("new_answers", type_=_DRAFTS.c.answers.type),
+        stratum=bindparam("new_stratum", type_=_DRAFTS.c.stratum.type),
+        expires_at=bindparam("new_expiry", type_=_DRAFTS.c.expires_at.type),
+    )
+)
 
 
 def seconds_left(draft: SurveyDraft) -> int:

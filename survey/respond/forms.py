@@ -137,6 +137,48 @@ _FORM_CLASSES: dict[tuple[Any, ...], type] = {}
 _FORM_CLASSES_MAX = 2048
 
 
+def form_key(items: Sequence[Item], lang: str, base: type, cache_key: Hashable | None) -> tuple[Any, ...] | None:
+    """Everything a page's unbound fields depend on, or None when they are built per request."""
+    if cache_key is None:
+        return None
+    agency = current_agency()
+    return (cache_key, tuple(item.key for item in items), lang, locale_code(), agency.name, agency.city, base)
+
+
+class FieldHtml:
+    """Rendered radio groups of a page, kept per answer given.
+
+    A page of six 0-10 questions is about seventy radio buttons; rendering them was the largest
+    part of a survey page. A radio group's markup depends only on the form class (see
+    :func:`form_key`), whether the question is the page's heading, and which answer is ticked,
+    so each variant is rendered once by the same template macros and reused. Groups with an
+    error message, checkboxes and text boxes are always rendered afresh.
+    """
+
+    _kept: dict[tuple[Any, ...], Any] = {}
+    _MAX = 8192
+
+    def __init__(self, key: tuple[Any, ...] | None) -> None:
+        self.key = key
+
+    def _variant(self, item_key: str, field: Field) -> tuple[Any, ...] | None:
+        if self.key is None or field.errors or field.type != "RadioField":
+            return None
+        return (self.key, item_key, field.data)
+
+    def get(self, item_key: str, field: Field) -> Any:
+        variant = self._variant(item_key, field)
+        return None if variant is None else self._kept.get(variant)
+
+    def keep(self, item_key: str, field: Field, html: Any) -> Any:
+        variant = self._variant(item_key, field)
+        if variant is not None:
+            if len(self._kept) >= self._MAX:
+                self._kept.clear()
+            self._kept[variant] = html
+        return html
+
+
 def _form_class(items: Sequence[Item], lang: str, base: type, cache_key: Hashable | None) -> type:
     """Build (or reuse) the form class of a page.
 
@@ -145,10 +187,8 @@ def _form_class(items: Sequence[Item], lang: str, base: type, cache_key: Hashabl
     instrument version, page, shown items, both languages and agency wording. Classes hold no
     resident data: the answers are bound to each instance.
     """
-    key = None
-    if cache_key is not None:
-        agency = current_agency()
-        key = (cache_key, tuple(item.key for item in items), lang, locale_code(), agency.name, agency.city, base)
+    key = form_key(items, lang, base, cache_key)
+    if key is not None:
         cls = _FORM_CLASSES.get(key)
         if cls is not None:
             return cls

@@ -17,13 +17,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as HTTPResponse
 
 from ..db import db
 from ..models import SurveyDraft, Wave, WaveMode
 from ..security import normalize_code
 from . import flow, throttle
-from .forms import CodeForm, StartOpenForm, page_form, values_of
+from .forms import CodeForm, FieldHtml, StartOpenForm, form_key, page_form, values_of
 
 bp = Blueprint("respond", __name__, template_folder="templates")
 
@@ -215,6 +216,7 @@ def page(key: str):
         last=flow.next_page(pages, page, answers) is None,
         back_url=url_for("respond.page", key=previous.key) if previous else url_for("respond.start"),
         survey_title=flow.text_in(inst.title, lang),
+        field_html=FieldHtml(form_key(items, lang, FlaskForm, cache_key)),
     )
 
 

@@ -182,3 +182,25 @@ def test_the_draft_survives_a_new_browser_session_on_the_same_phone(started, app
     started.delete_cookie("s")
     html = started.get("/survey/q/safety").get_data(as_text=True)
     assert checked(html, "safety_feel") == ["1"]
+
+
+def test_kept_radio_groups_render_exactly_as_fresh_ones(started, app):
+    """Radio groups are rendered once per answer and reused (FieldHtml): the page must not change."""
+    from survey.respond.forms import FieldHtml
+
+    client = started
+    for lang in ("en", "ar"):
+        client.post("/language", data={"lang": lang, "next": "/survey/q/safety"})
+        for value in ("7", "0", "10", str(PREFER_NOT_TO_SAY), ""):
+            client.post("/survey/q/safety", data={"safety_feel": value, "safety_community": "3"})
+            kept = client.get("/survey/q/safety").get_data(as_text=True)
+            kept_again = client.get("/survey/q/safety").get_data(as_text=True)
+            FieldHtml._kept.clear()
+            fresh = client.get("/survey/q/safety").get_data(as_text=True)
+            assert kept == kept_again == fresh
+            assert checked(fresh, "safety_feel") == ([value] if value else [])
+            assert checked(fresh, "safety_community") == ["3"]
+    # A group with an error is never kept: its message shows, and the next clean page has none.
+    bad = client.post("/survey/q/safety", data={"safety_feel": "99", "safety_community": "3"}).get_data(as_text=True)
+    assert errors_of(bad) and checked(bad, "safety_community") == ["3"]
+    assert not errors_of(client.get("/survey/q/safety").get_data(as_text=True))
