@@ -154,6 +154,59 @@ def demo_command(seed: int, per_wave: int, if_empty: bool) -> None:
     load_demo(seed=seed, per_wave=per_wave, echo=click.echo)
 
 
+agency_cli = AppGroup("agency", help="The agency this deployment serves.")
+
+_AGENCY_FIELDS = ("name", "city", "phone", "address", "default_language", "acknowledge_days", "close_days")
+
+
+@agency_cli.command("set")
+@click.option("--slug", required=True, help="Short name used in configuration (SURVEY_AGENCY), e.g. riverton.")
+@click.option("--name", help="Shown on every page and filled into {agency} in questionnaires.")
+@click.option("--city", help="Filled into {city} in questionnaires.")
+@click.option("--phone", help="Printed on the complaint policy page.")
+@click.option("--address", help="Printed on the complaint policy page.")
+@click.option("--default-language", help="Language of complaints filed without one (e.g. en).")
+@click.option("--acknowledge-days", type=click.IntRange(1, 365), help="Promised days to acknowledge a complaint.")
+@click.option("--close-days", type=click.IntRange(1, 3650), help="Promised days to close a complaint.")
+def agency_set(slug: str, **values: object) -> None:
+    """Create the agency, or change the settings given; app servers show a change within 30 s."""
+    from .i18n import KNOWN
+    from .models import Agency
+
+    given = {key: value for key, value in values.items() if value is not None}
+    for key in ("name", "city"):
+        if key in given and not str(given[key]).strip():
+            raise click.ClickException(f"--{key} cannot be empty.")
+    if "default_language" in given and given["default_language"] not in KNOWN:
+        raise click.ClickException(f"--default-language must be one of {', '.join(sorted(KNOWN))}.")
+    agency = db.session.scalars(select(Agency).where(Agency.slug == slug)).first()
+    if agency is None:
+        missing = [f"--{key}" for key in ("name", "city") if key not in given]
+        if missing:
+            raise click.ClickException(f"A new agency needs {' and '.join(missing)}.")
+        agency = Agency(slug=slug, acknowledge_days=7, close_days=90, default_language="en")
+        db.session.add(agency)
+        verb = "Created"
+    else:
+        verb = "Updated"
+    for key, value in given.items():
+        setattr(agency, key, value.strip() if isinstance(value, str) else value)
+    db.session.commit()
+    click.echo(f"{verb} agency {slug}: " + ", ".join(f"{key}={getattr(agency, key)!r}" for key in _AGENCY_FIELDS))
+
+
+@agency_cli.command("show")
+def agency_show() -> None:
+    """Print every agency's settings."""
+    from .models import Agency
+
+    agencies = db.session.scalars(select(Agency).order_by(Agency.id)).all()
+    if not agencies:
+        raise click.ClickException("No agency yet: create one with `flask --app wsgi agency set --slug ... --name ... --city ...`.")
+    for agency in agencies:
+        click.echo(f"{agency.slug}: " + ", ".join(f"{key}={getattr(agency, key)!r}" for key in _AGENCY_FIELDS))
+
+
 staff_cli = AppGroup("staff", help="Staff accounts.")
 
 
@@ -235,7 +288,7 @@ def restore_command(source: Path) -> None:
 def register(app: Flask) -> None:
     from .staff.cli import COMMANDS as STAFF_COMMANDS
 
-    for command in (db_cli, instruments_cli, demo_command, staff_cli, audit_cli, backup_command, restore_command,
+    for command in (db_cli, instruments_cli, demo_command, agency_cli, staff_cli, audit_cli, backup_command, restore_command,
                     *STAFF_COMMANDS):
         app.cli.add_command(command)
     from .complaints.cli import complaints_cli
