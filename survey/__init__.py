@@ -14,6 +14,7 @@ from flask_babel import (
     format_decimal,
     format_number,
     format_percent,
+    format_time,
     get_locale,
     get_translations,
 )
@@ -90,6 +91,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         format_number=format_number,
         format_decimal=format_decimal,
         format_percent=format_percent,
+        format_time=format_time,
     )
 
     db.init_app(app)

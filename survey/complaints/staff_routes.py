@@ -32,6 +32,7 @@ from .forms import (
     StatusForm,
     options,
 )
+from .history import history as complaint_history
 from .routes import no_store, pop_receipt, save_new_complaint, stash_receipt
 
 bp = Blueprint("complaint_staff", __name__, template_folder="templates")
@@ -176,6 +177,8 @@ def _render_detail(complaint: Complaint, status: int = 200, **forms: Any):
         note_form=forms.get("note_form") or StaffMessageForm(prefix="note"),
         message_form=forms.get("message_form") or StaffMessageForm(prefix="message"),
         form=forms.get("form_with_errors") or StatusForm(prefix="unused", formdata=None),
+        # Read after the caller committed its audit event, so this page load is always listed.
+        history=complaint_history(db.session, complaint),
     )
     return body, status
 
