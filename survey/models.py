@@ -20,6 +20,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -401,6 +402,8 @@ class AuditEvent(Base):
     """
 
     __tablename__ = "audit_event"
+    # A complaint's history page reads its events by object: without this index it scanned the log.
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
