@@ -29,6 +29,7 @@ from ..models import (
     SurveyDraft,
     Wave,
     WaveMode,
+    random_id,
     today,
     utcnow,
 )
@@ -305,20 +306,41 @@ def open_waves(mode: WaveMode | None = None) -> list[Wave]:
 # ------------------------------------------------------------------ submit
 
 
-def answer_rows(inst: InstrumentDef, answers: Mapping[str, Any]) -> list[Answer]:
-    """Answer rows for every item the skip logic shows; hidden items' stale answers are dropped."""
-    rows: list[Answer] = []
+def answer_values(inst: InstrumentDef, answers: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Answer rows (as column values) for every item the skip logic shows; hidden items' stale answers are dropped."""
+    rows: list[dict[str, Any]] = []
     for key, item in inst.items.items():
         value = answers.get(key)
         if value in (None, "", []) or not item.is_shown(answers):
             continue
         if item.type == "multi":
-            rows.extend(Answer(item_key=key, ordinal=n, code=int(code)) for n, code in enumerate(value))
+            rows.extend({"item_key": key, "ordinal": n, "code": int(code), "text": None} for n, code in enumerate(value))
         elif item.type == "text":
-            rows.append(Answer(item_key=key, ordinal=0, text=str(value)))
+            rows.append({"item_key": key, "ordinal": 0, "code": None, "text": str(value)})
         else:
-            rows.append(Answer(item_key=key, ordinal=0, code=int(value)))
+            rows.append({"item_key": key, "ordinal": 0, "code": int(value), "text": None})
     return rows
+
+
+def answer_rows(inst: InstrumentDef, answers: Mapping[str, Any]) -> list[Answer]:
+    """The same as :func:`answer_values`, as ORM rows."""
+    return [Answer(**values) for values in answer_values(inst, answers)]
+
+
+# Plain table statements built once for the submit: the ORM's unit of work for a response and
+# its forty-odd answers cost several times the writes themselves.
+_INVITATIONS = Invitation.__table__
+_DELETE_DRAFT = _DRAFTS.delete().where(_DRAFTS.c.id == bindparam("draft_id"))
+_USE_CODE = (
+    _INVITATIONS.update()
+    .where(_INVITATIONS.c.id == bindparam("invitation_id"), _INVITATIONS.c.used_on.is_(None))
+    .values(used_on=bindparam("day", type_=_INVITATIONS.c.used_on.type))
+)
+_CODE_DESIGN = select(_INVITATIONS.c.stratum, _INVITATIONS.c.selection_probability).where(
+    _INVITATIONS.c.id == bindparam("invitation_id")
+)
+_INSERT_RESPONSE = Response.__table__.insert()
+_INSERT_ANSWERS = Answer.__table__.insert()
 
 
 def submit_draft(
@@ -328,53 +350,45 @@ def submit_draft(
     answers: Mapping[str, Any],
     stratum: str | None,
     inst: InstrumentDef | None = None,
-) -> Response:
+) -> str:
     """Store the draft as a response in ONE transaction that also uses up the code and the draft.
 
     The guards are the row counts of ``DELETE draft`` and ``UPDATE invitation ... WHERE used_on IS
     NULL``: on SQLite the transaction holds the write lock from its start; on PostgreSQL the second
     of two concurrent submits waits on the row lock and then finds nothing to delete or update.
+    Returns the new response's id.
     """
     inst = inst or instrument_of(wave)
     draft_key, invitation_id, wave_id = draft.id, draft.invitation_id, wave.id
-    rows = answer_rows(inst, answers)
+    rows = answer_values(inst, answers)
     session = db.write()
-    if session.execute(delete(SurveyDraft).where(SurveyDraft.id == draft_key)).rowcount != 1:
+    conn = session.connection()
+    if conn.execute(_DELETE_DRAFT, {"draft_id": draft_key}).rowcount != 1:
         session.rollback()
         raise AlreadySent
     probability: float | None = None
     sample = Sample.NONPROBABILITY
     if invitation_id is not None:
-        used = session.execute(
-            update(Invitation)
-            .where(Invitation.id == invitation_id, Invitation.used_on.is_(None))
-            .values(used_on=today())
-        ).rowcount
+        used = conn.execute(_USE_CODE, {"invitation_id": invitation_id, "day": today()}).rowcount
         if used != 1:
             session.rollback()
             # The code was used from elsewhere: this draft can never be sent, so drop it.
-            db.write().execute(delete(SurveyDraft).where(SurveyDraft.id == draft_key))
+            db.write().connection().execute(_DELETE_DRAFT, {"draft_id": draft_key})
             db.session.commit()
             raise CodeAlreadyUsed
-        invitation = session.execute(
-            select(Invitation.stratum, Invitation.selection_probability).where(Invitation.id == invitation_id)
-        ).one()
+        invitation = conn.execute(_CODE_DESIGN, {"invitation_id": invitation_id}).one()
         probability = invitation.selection_probability
         stratum = invitation.stratum
         sample = Sample.PROBABILITY
-    response = Response(
-        wave_id=wave_id,
-        stratum=stratum,
-        language=language,
-        channel=Channel.WEB,
-        selection_probability=probability,
-        sample=sample,
-        submitted_on=today(),
-        answers=rows,
-    )
-    session.add(response)
+    response_id = random_id()
+    conn.execute(_INSERT_RESPONSE, {
+        "id": response_id, "wave_id": wave_id, "stratum": stratum, "language": language, "channel": Channel.WEB,
+        "selection_probability": probability, "sample": sample, "submitted_on": today(),
+    })
+    if rows:
+        conn.execute(_INSERT_ANSWERS, [{**row, "response_id": response_id} for row in rows])
     session.commit()
-    return response
+    return response_id
 
 
 def store_keyed_response(
