@@ -63,6 +63,7 @@ def _start_gunicorn(app_spec: str, env: dict[str, str]) -> tuple[subprocess.Pope
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/healthz" if app_spec.startswith("wsgi") else "/bare")
             conn.getresponse().read()
+            _server_pid[port] = proc.pid
             return proc, port
         except OSError:
             time.sleep(0.2)
@@ -71,6 +72,7 @@ def _start_gunicorn(app_spec: str, env: dict[str, str]) -> tuple[subprocess.Pope
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
+_server_pid: dict[int, int] = {}
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -135,8 +137,8 @@ def _stop(proc: subprocess.Popen) -> None:
 class Resident:
     """One phone: its own connection and cookies; walks the survey like a browser without JS."""
 
-    def __init__(self, port: int, timings: dict[str, list[float]], lock: threading.Lock) -> None:
-        self.port, self.timings, self.lock = port, timings, lock
+    def __init__(self, port: int, timings: dict[str, list[float]], lock: threading.Lock, pause: float = 0.0) -> None:
+        self.port, self.timings, self.lock, self.pause = port, timings, lock, pause
         self.cookies: dict[str, str] = {}
 
     def request(self, label: str, method: str, path: str, form: dict | None = None) -> tuple[int, str, str]:
@@ -144,6 +146,8 @@ class Resident:
         # the workers (kept-alive connections would all stick to whichever worker accepted them).
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), "Connection": "close"}
         body = None
+        if self.pause and method == "GET":
+            time.sleep(self.pause)  # reading the page before it is asked for: real residents pause
         if form is not None:
             body = urlencode(form, doseq=True)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -201,7 +205,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def run_survey(label: str, database_url: str, residents: int, seconds: float) -> float:
+def run_survey(label: str, database_url: str, residents: int, seconds: float, pause: float = 0.0) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         from page_weight import seed
 
@@ -228,7 +232,7 @@ def run_survey(label: str, database_url: str, residents: int, seconds: float) ->
         stop_at = time.time() + seconds
 
         def work() -> None:
-            resident = Resident(port, timings, lock)
+            resident = Resident(port, timings, lock, pause)
             while time.time() < stop_at:
                 with lock:
                     code = next(pool, None)
@@ -251,6 +255,9 @@ def run_survey(label: str, database_url: str, residents: int, seconds: float) ->
             t.join(timeout=seconds + 60)
         elapsed = time.time() - started
         cpu = meter.report(sum(len(v) for v in timings.values()))
+        # The same server, one of its pages that needs no database (the thank-you page): the cost
+        # of the app's own frame (session, CSRF token, language, headers, base template).
+        page_rate, page_times, page_cpu = hammer(port, "/survey/done", residents, min(seconds, 10))
         _stop(proc)
 
         from sqlalchemy import create_engine, text
@@ -274,11 +281,13 @@ def run_survey(label: str, database_url: str, residents: int, seconds: float) ->
         print(f"stored responses: {stored}, codes used: {used}, confirmation pages seen: {seen}"
               f" (incl. {warmed} warm-up surveys) -> "
               + ("no loss, no duplicates" if stored == used == seen else "MISMATCH"))
-        return requests / elapsed
+        print(f"reference, the app's thank-you page alone (no database), {residents} clients: {page_rate:.0f}/s,"
+              f" p50 {_percentile(page_times, .5):.1f} ms p99 {_percentile(page_times, .99):.1f} ms; {page_cpu}")
+        return requests / elapsed, page_rate
 
 
-def run_bare(residents: int, seconds: float) -> float:
-    proc, port = _start_gunicorn("load_survey:bare_app", {})
+def hammer(port: int, path: str, clients: int, seconds: float) -> tuple[float, list[float], str]:
+    """GET one path from ``clients`` threads without pause; returns the rate, latencies and CPU line."""
     timings: list[float] = []
     lock = threading.Lock()
     stop_at = time.time() + seconds
@@ -288,7 +297,7 @@ def run_bare(residents: int, seconds: float) -> float:
         while time.time() < stop_at:
             start = time.perf_counter()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request("GET", "/bare", headers={"Connection": "close"})
+            conn.request("GET", path, headers={"Connection": "close"})
             conn.getresponse().read()
             conn.close()
             local.append(time.perf_counter() - start)
@@ -296,17 +305,23 @@ def run_bare(residents: int, seconds: float) -> float:
             timings.extend(local)
 
     started = time.time()
-    meter = CpuMeter(proc.pid)
-    threads = [threading.Thread(target=work) for _ in range(residents)]
+    meter = CpuMeter(_server_pid[port])
+    threads = [threading.Thread(target=work) for _ in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=seconds + 30)
     elapsed = time.time() - started
-    cpu = meter.report(len(timings))
-    _stop(proc)
-    rate = len(timings) / elapsed
-    print(f"\n== bare Flask endpoint, same gunicorn setup, {residents} concurrent clients for {elapsed:.1f} s")
+    return len(timings) / elapsed, timings, meter.report(len(timings))
+
+
+def run_bare(residents: int, seconds: float) -> float:
+    proc, port = _start_gunicorn("load_survey:bare_app", {})
+    try:
+        rate, timings, cpu = hammer(port, "/bare", residents, seconds)
+    finally:
+        _stop(proc)
+    print(f"\n== bare Flask endpoint, same gunicorn setup, {residents} concurrent clients for {seconds:.1f} s")
     print(f"requests: {len(timings)} ({rate:.0f}/s), p50 {_percentile(timings, .5):.1f} ms p99 {_percentile(timings, .99):.1f} ms")
     print(cpu)
     return rate
@@ -336,19 +351,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
                         help="an admin URL on a server where a throwaway database may be created ('' to skip)")
+    parser.add_argument("--pause", type=float, default=0.0,
+                        help="seconds each resident spends on a page before asking for the next (default 0: no pause,"
+                             " the saturation test the goal is about)")
     args = parser.parse_args()
     residents = min(args.residents, 200)
     seconds = min(args.seconds, 120)
 
+    def ratios(rate: float, page_rate: float) -> None:
+        print(f"survey request rate / bare endpoint rate: {rate / bare:.2f} (goal at least 0.5)"
+              + ("" if args.pause else f"; the app's thank-you page alone / bare: {page_rate / bare:.2f}"))
+
     bare = run_bare(residents, seconds)
     with tempfile.TemporaryDirectory() as tmp:
-        rate = run_survey("SQLite", f"sqlite:///{Path(tmp) / 'load.sqlite3'}", residents, seconds)
-        print(f"survey request rate / bare endpoint rate: {rate / bare:.2f} (goal at least 0.5)")
+        ratios(*run_survey("SQLite", f"sqlite:///{Path(tmp) / 'load.sqlite3'}", residents, seconds, args.pause))
     if args.postgres:
         url, drop = _postgres_database(args.postgres)
         try:
-            rate = run_survey("PostgreSQL", url, residents, seconds)
-            print(f"survey request rate / bare endpoint rate: {rate / bare:.2f} (goal at least 0.5)")
+            ratios(*run_survey("PostgreSQL", url, residents, seconds, args.pause))
         finally:
             drop()
 

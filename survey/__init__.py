@@ -35,15 +35,18 @@ def _request_translations() -> Any:
 
     Flask-Babel resolves the domain, context and locale again for every ``_()`` in a template;
     a survey page has a dozen of them, and that lookup cost more than the rest of the footer.
-    A change of locale within the request (``force_locale``) gives a new Locale object, so it is
-    picked up.
+    The catalog is kept beside Flask-Babel's own per-request state and used while its locale
+    object is the same one: ``force_locale`` swaps that object in and back, so it is noticed.
     """
+    state = g.get("_flask_babel")
+    if state is not None:
+        cached = getattr(state, "survey_translations", None)
+        if cached is not None and cached[0] is getattr(state, "babel_locale", None):
+            return cached[1]
     locale = get_locale()
-    cached = g.get("_survey_translations")
-    if cached is None or cached[0] is not locale:
-        cached = (locale, get_translations())
-        g._survey_translations = cached
-    return cached[1]
+    translations = get_translations()
+    g._flask_babel.survey_translations = (locale, translations)
+    return translations
 
 
 def _install_fast_gettext(app: Flask) -> None:

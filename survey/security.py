@@ -63,17 +63,26 @@ def is_safe_next(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+_SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+)
+_HSTS = ("Strict-Transport-Security", "max-age=31536000")
+
+
 def add_security_headers(response: Response) -> Response:
+    """The design's headers on every response; a view that set one of them itself keeps its own."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-    if current_app.config.get("SESSION_COOKIE_SECURE"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    present = {key.lower() for key in headers.keys()}  # noqa: SIM118 - Headers iterates (key, value) pairs
+    wanted = (*_SECURITY_HEADERS, _HSTS) if current_app.config.get("SESSION_COOKIE_SECURE") else _SECURITY_HEADERS
+    for key, value in wanted:
+        if key.lower() not in present:
+            headers.add(key, value)
     return response
 
 
