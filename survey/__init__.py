@@ -25,6 +25,7 @@ from . import security
 from .config import from_environment
 from .db import db
 from .i18n import direction, html_lang, select_locale
+from .models import set_timezone
 
 babel = Babel()
 csrf = CSRFProtect()
@@ -82,6 +83,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Dates are the agency's calendar days; Flask-Babel shows staff times in the same zone
+    # (BABEL_DEFAULT_TIMEZONE, from the same setting).
+    set_timezone(app.config["TIMEZONE"])
 
     if app.config["TESTING"]:
         app.jinja_env.undefined = StrictUndefined

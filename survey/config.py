@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import zoneinfo
 from pathlib import Path
 from typing import Any
+
+import pytz  # comes with Flask-Babel, which looks the zone up in it
 
 #: The smallest secret key we accept in production (Indico refuses shorter than 16; we ask more).
 MIN_SECRET_LENGTH = 32
@@ -19,6 +22,21 @@ class ConfigError(RuntimeError):
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _timezone(name: str) -> str:
+    """Check an IANA time zone name against both databases the app uses: the standard library's
+    (the agency's calendar day) and pytz's (Flask-Babel's times on staff pages)."""
+    if name != "UTC":  # the default needs no time zone database
+        try:
+            zoneinfo.ZoneInfo(name)
+            pytz.timezone(name)
+        except (LookupError, ValueError, OSError):
+            raise ConfigError(
+                f"SURVEY_TIMEZONE={name!r} is not a time zone name. Use the IANA name of the agency's "
+                "time zone, for example 'America/Chicago' or 'America/New_York' (the default is UTC)."
+            ) from None
+    return name
 
 
 def _instance_secret(instance_path: Path, name: str, nbytes: int = 32) -> str:
@@ -83,6 +101,10 @@ def from_environment(
             f"SURVEY_DEFAULT_LANGUAGE={default_language!r} is not in SURVEY_LANGUAGES ({', '.join(languages)})."
         )
 
+    # The agency's time zone: which calendar day a complaint or response falls on, and how staff
+    # pages show times. One deployment serves one agency, so it is one setting for the process.
+    timezone = _timezone(provided.get("TIMEZONE") or get("TIMEZONE", "UTC").strip())
+
     try:
         small_count = int(get("SMALL_COUNT_THRESHOLD", "10"))
         results_min_n = int(get("RESULTS_MIN_N", "50"))
@@ -99,6 +121,8 @@ def from_environment(
         "DATABASE_URL": get("DATABASE_URL", default_db),
         "LANGUAGES": languages,
         "DEFAULT_LANGUAGE": default_language,
+        "TIMEZONE": timezone,
+        "BABEL_DEFAULT_TIMEZONE": timezone,
         "SMALL_COUNT_THRESHOLD": small_count,
         "RESULTS_MIN_N": results_min_n,
         # Empty: instance/cache/results. Point several app servers at one shared folder if wanted.

@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 import secrets
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -31,13 +32,31 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base
 
+#: The agency's time zone (``SURVEY_TIMEZONE``), set by ``create_app``. Module-level because
+#: ``today()`` is a column default and runs in commands without an app context.
+_zone: dt.tzinfo = dt.UTC
 
-def utcnow() -> dt.datetime:
+
+def set_timezone(name: str) -> None:
+    """Make ``today()`` the calendar day in the IANA zone ``name`` (checked by the config)."""
+    global _zone
+    _zone = dt.UTC if name == "UTC" else ZoneInfo(name)
+
+
+def clock() -> dt.datetime:
+    """The current instant: the one place ``utcnow()`` and ``today()`` read the time (tests set it)."""
     return dt.datetime.now(dt.UTC)
 
 
+def utcnow() -> dt.datetime:
+    """An instant, for expiries and staff audit times."""
+    return clock()
+
+
 def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    """The agency's calendar day: a complaint filed at 8 pm in Chicago is received that day, not the
+    next. Every date the platform records or compares for residents and deadlines comes from here."""
+    return clock().astimezone(_zone).date()
 
 
 def random_id() -> str:
