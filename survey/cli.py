@@ -118,10 +118,12 @@ def instruments_import_texts(instrument: str, translations: str, lang: str | Non
     """Import translated texts (CSV or PO) into the instrument's TOML; refused as a whole on any problem."""
     from .instrument_i18n import TextsError, import_texts
     from .instruments import InstrumentError
+    from .models import today
 
     path = _instrument_path(instrument)
     try:
-        result = import_texts(path, translations, lang=lang, status=status, reviewer=reviewer, dry_run=dry_run)
+        result = import_texts(path, translations, lang=lang, status=status, reviewer=reviewer, today=today(),
+                              dry_run=dry_run)
     except (TextsError, InstrumentError) as exc:
         raise click.ClickException(str(exc)) from None
     for code, ids in result.changed.items():

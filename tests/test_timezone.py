@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +20,12 @@ from sqlalchemy import select
 from survey import models
 from survey.config import ConfigError, from_environment
 from survey.db import db
+from survey.instrument_i18n import read_instrument, write_export
 from survey.models import Complaint, Invitation, Response, Role, Wave
 from survey.staff.invitations import generate
 from tests.complaints.test_history import history
 from tests.conftest import make_test_app
+from tests.i18n.test_instrument_texts import CORE
 from tests.respond.conftest import enter, page_path
 
 CHICAGO = "America/Chicago"
@@ -126,6 +130,17 @@ def test_staff_see_times_in_the_agencys_zone(app, client, agency, sign_in, date,
     assert re.fullmatch(time.replace(" ", r"\s"), row_time), row_time
     assert header in page
     assert f"<dt>Received</dt><dd>{date} " in page  # the received date and the time agree on the day
+
+
+def test_a_translation_reviewed_in_the_evening_is_dated_that_day(app, tmp_path):
+    toml = tmp_path / CORE.name
+    shutil.copy(CORE, toml)
+    (po,) = write_export(read_instrument(toml), "po", tmp_path / "po", ["fr"])
+    result = app.test_cli_runner().invoke(args=[
+        "instruments", "import-texts", str(toml), str(po), "--status", "reviewed", "--reviewer", "Camille Martin",
+    ])
+    assert result.exit_code == 0, result.output
+    assert tomllib.loads(toml.read_text(encoding="utf-8"))["languages"]["fr"]["reviewed_on"] == "2026-11-29"
 
 
 @pytest.mark.parametrize("name", ["Mars/Olympus", "america/chicago", "Central", "localtime", ""])
