@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from survey.models import today as app_today
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -40,7 +42,7 @@ def seed(database_url: str, code_hash_key: str, codes: int, *, instance: Path) -
         db.session.add(agency)
         db.session.flush()
         list(sync_instruments(agency, ROOT / "instruments"))
-        today = dt.date.today()
+        today = app_today()
         wave = Wave(agency_id=agency.id, instrument_version_id=db.session.query(InstrumentVersion).first().id,
                     slug="bench", title="Bench wave", opens_on=today - dt.timedelta(days=1),
                     closes_on=today + dt.timedelta(days=30), mode=WaveMode.INVITATION,

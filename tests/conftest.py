@@ -23,6 +23,7 @@ from survey import create_app, migrate
 from survey.db import Base, db
 from survey.instrument_store import sync_instruments
 from survey.models import Agency, Role, StaffUser, Wave, WaveMode, WaveStratum
+from survey.models import today as app_today
 from tests.pagecheck import check_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,7 +161,7 @@ def make_wave(app: Flask, agency: Agency) -> Callable[..., Wave]:
         strata: tuple[str, ...] = ("North", "South"),
         **fields: Any,
     ) -> Wave:
-        today = dt.date.today()
+        today = app_today()
         opens, closes = {
             "open": (today - dt.timedelta(days=5), today + dt.timedelta(days=20)),
             "scheduled": (today + dt.timedelta(days=5), today + dt.timedelta(days=30)),

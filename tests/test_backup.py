@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import uuid
 
@@ -13,6 +12,7 @@ from sqlalchemy.engine import make_url
 from survey.backup import BackupError, backup, restore
 from survey.db import make_engine
 from survey.models import Response, random_id
+from survey.models import today as app_today
 
 
 def _writer(url: str, wave_id: int, stop: threading.Event, confirmed: list[str]) -> None:
@@ -22,7 +22,7 @@ def _writer(url: str, wave_id: int, stop: threading.Event, confirmed: list[str])
             rid = random_id()
             with engine.begin() as conn:
                 conn.execute(insert(Response).values(id=rid, wave_id=wave_id, stratum="North", language="en",
-                                                     channel="web", submitted_on=dt.date.today()))
+                                                     channel="web", submitted_on=app_today()))
             confirmed.append(rid)  # the "confirmation page": only after the commit returned
     finally:
         engine.dispose()

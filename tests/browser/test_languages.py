@@ -15,6 +15,7 @@ from sqlalchemy import select
 from survey.db import db
 from survey.i18n import KNOWN, direction, html_lang
 from survey.models import Agency, InstrumentVersion, Invitation, Wave, WaveMode, WaveStratum
+from survey.models import today as app_today
 from survey.security import generate_code, keyed_hash, normalize_code
 from tests.browser.conftest import assert_accessible, set_language
 
@@ -28,7 +29,7 @@ def access_code(live_app):
     with live_app.app_context():
         wave = db.session.scalars(select(Wave).where(Wave.slug == SLUG)).first()
         if wave is None:
-            today = dt.date.today()
+            today = app_today()
             wave = Wave(
                 agency_id=db.session.scalars(select(Agency)).first().id,
                 instrument_version_id=db.session.scalars(select(InstrumentVersion)).first().id,

@@ -11,6 +11,7 @@ import pytest
 from survey import create_app
 from survey.db import db
 from survey.models import Agency, InstrumentVersion, Role, StaffUser, Wave, WaveMode, WaveStratum
+from survey.models import today as app_today
 from survey.staff.auth import hash_password
 from tests.browser.conftest import assert_accessible
 
@@ -38,7 +39,7 @@ def _respond_flow_exists() -> bool:
 def manager(live_app):
     """A survey manager and last quarter's wave (so that its copy is open today)."""
     suffix = secrets.token_hex(3)
-    today = dt.date.today()
+    today = app_today()
     year = 2100 + int(suffix, 16) % 700  # a quarter slug no other test uses
     with live_app.app_context():
         agency = db.session.query(Agency).first()

@@ -19,6 +19,7 @@ from survey.models import (
     WaveMode,
     WaveStratum,
 )
+from survey.models import today as app_today
 from survey.respond.flow import CODE_BITS
 from survey.security import generate_code, keyed_hash, normalize_code
 from tests.browser.conftest import assert_accessible, set_language
@@ -33,7 +34,7 @@ def new_code(live_app) -> Callable[[], str]:
     with live_app.app_context():
         wave = db.session.scalars(select(Wave).where(Wave.slug == SLUG)).first()
         if wave is None:
-            today = dt.date.today()
+            today = app_today()
             wave = Wave(
                 agency_id=db.session.scalars(select(Agency)).first().id,
                 instrument_version_id=db.session.scalars(select(InstrumentVersion)).first().id,

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from survey import audit
 from survey.db import db
 from survey.models import AuditEvent, Complaint, ComplaintStatus, Disposition, Role, StaffUser
+from survey.models import today as app_today
 from tests.conftest import PASSWORD
 
 
@@ -191,7 +192,7 @@ def test_staff_intake_and_the_retention_job_are_named(app, client, agency, sign_
     with app.app_context():  # closed long ago, so the retention job erases the contact details
         row = db.session.get(Complaint, complaint.id)
         row.status, row.disposition = ComplaintStatus.CLOSED, Disposition.WITHDRAWN
-        row.closed_on = dt.date.today() - dt.timedelta(days=400)
+        row.closed_on = app_today() - dt.timedelta(days=400)
         db.session.commit()
         app.config["RETENTION_DAYS"] = 365
     assert runner.invoke(args=["complaints", "erase-contacts"]).exit_code == 0

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from survey import crypto
 from survey.db import Base, db
 from survey.models import AuditEvent, Complaint, ComplaintStatus, Disposition, Role, ThrottleBucket
+from survey.models import today as app_today
 
 MARKER_IP = "203.0.113.197"
 MARKER_FORWARDED = "198.51.100.213"
@@ -66,7 +67,7 @@ def test_marker_address_and_user_agent_are_stored_and_logged_nowhere(app, client
     # Put the complaint in a finished quarter so the public data has a row for it.
     with app.app_context():
         complaint = db.session.get(Complaint, complaint_id)
-        complaint.received_on = dt.date.today() - dt.timedelta(days=200)
+        complaint.received_on = app_today() - dt.timedelta(days=200)
         db.session.commit()
     csv_text = client.get("/complaints/data.csv", headers=headers).get_data(as_text=True)
     page = client.get("/complaints/data", headers=headers).get_data(as_text=True)
@@ -207,7 +208,7 @@ def test_rotate_key_reencrypts_everything_and_drops_the_old_key(app, client, fil
 def test_erase_contacts_after_retention_keeps_the_rest(app, agency, runner):
     from survey.models import Channel
 
-    today = dt.date.today()
+    today = app_today()
     with app.app_context():
         app.config["RETENTION_DAYS"] = 365
         for ref, closed in (("C-1", today - dt.timedelta(days=400)), ("C-2", today - dt.timedelta(days=10)), ("C-3", None)):

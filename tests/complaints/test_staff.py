@@ -19,6 +19,7 @@ from survey.models import (
     Disposition,
     Role,
 )
+from survey.models import today as app_today
 from tests.complaints.conftest import receipt_code
 
 
@@ -189,7 +190,7 @@ def test_third_party_intake_is_marked_on_behalf(app, client, agency, sign_in):
 
 def test_queue_shows_overdue_first_and_filters(app, client, agency, sign_in):
     user = sign_in(Role.INVESTIGATOR)
-    today = dt.date.today()
+    today = app_today()
     with app.app_context():
         for ref, received, status, cats, assigned in (
             ("C-2026-0001", today, ComplaintStatus.RECEIVED, ["force"], None),

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from survey.complaints import stats
 from survey.db import db
 from survey.models import Channel, Complaint, ComplaintStatus, Disposition
+from survey.models import today as app_today
 
 T = 10
 
@@ -103,7 +104,7 @@ def test_attacker_really_solves_an_unprotected_table():
 def _seed(app, agency, seed=7):
     """A finished quarter with a mix of large, small and zero counts; one category each."""
     rng = random.Random(seed)
-    start = dt.date.today().replace(day=1) - dt.timedelta(days=200)
+    start = app_today().replace(day=1) - dt.timedelta(days=200)
     year, q = stats.quarter_of(start)
     q_start, _q_end = stats.quarter_range(year, q)
     weights = {Channel.WEB: 30, Channel.PHONE: 12, Channel.MAIL: 3, Channel.IN_PERSON: 1}
@@ -183,7 +184,7 @@ def test_published_csv_hides_small_counts_and_resists_subtraction(app, client, a
 
 
 def test_share_within_deadline_is_withheld_when_a_part_is_small(app, agency):
-    on = dt.date.today()
+    on = app_today()
     received = dt.date(on.year - 1, 1, 5)
     with app.app_context():
         for n in range(20):
@@ -201,7 +202,7 @@ def test_share_within_deadline_is_withheld_when_a_part_is_small(app, agency):
 
 def test_medians_need_enough_cases(app, client, agency):
     with app.app_context():
-        received = dt.date.today() - dt.timedelta(days=200)
+        received = app_today() - dt.timedelta(days=200)
         for n in range(3):
             db.session.add(Complaint(agency_id=agency.id, reference=f"C-M-{n}", receipt_hash=f"m{n}", channel=Channel.WEB,
                                      categories=["force"], language="en", received_on=received,
@@ -218,7 +219,7 @@ def test_current_quarter_is_not_published(app, client, agency):
     with app.app_context():
         for n in range(30):
             db.session.add(Complaint(agency_id=agency.id, reference=f"C-N-{n}", receipt_hash=f"n{n}", channel=Channel.WEB,
-                                     categories=["force"], language="en", received_on=dt.date.today()))
+                                     categories=["force"], language="en", received_on=app_today()))
         db.session.commit()
     csv_text = client.get("/complaints/data.csv").get_data(as_text=True)
     assert csv_text.strip().splitlines() == ["quarter,table,item,value,note"]

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from survey.models import today as app_today
+
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 LANGUAGES = ("en", "es", "ar")
@@ -100,7 +102,7 @@ class Deployment:
 
         migrate.upgrade(self.database_url)
         app = self.app()
-        today = dt.date.today()
+        today = app_today()
         with app.app_context():
             crypto.encrypt("create the key file before two workers race to")
             agency = Agency(slug="loadville", name="Loadville Police Department", city="Loadville", phone="555-0100")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import html as htmllib
 
 import pytest
@@ -10,6 +9,7 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import Invitation, Response, Sample, SurveyDraft, WaveMode
+from survey.models import today as app_today
 from survey.respond import throttle
 from tests.respond.conftest import enter, errors_of, page_path
 
@@ -28,7 +28,7 @@ def test_a_good_code_typed_messily_gets_in(client, app, code, mess):
     assert client.get("/survey/q/safety").status_code == 200
     with app.app_context():
         invitation = db.session.scalars(select(Invitation)).one()
-        assert invitation.started_on == dt.date.today()
+        assert invitation.started_on == app_today()
         assert invitation.used_on is None
         draft = db.session.scalars(select(SurveyDraft)).one()
         assert draft.invitation_id == invitation.id and draft.stratum == "North"
@@ -54,7 +54,7 @@ def _bad_code_error(client, typed: str) -> tuple[int, list[str]]:
 
 
 def test_used_unknown_malformed_and_expired_codes_get_the_same_message(client, app, make_wave, make_invitation, wave):
-    used = make_invitation(wave, used_on=dt.date.today())
+    used = make_invitation(wave, used_on=app_today())
     closed = make_invitation(make_wave(status="closed"))
     scheduled = make_invitation(make_wave(status="scheduled"))
     unknown = "ABCDE-FGHJK-MNPQR"

@@ -10,6 +10,7 @@ import pytest
 
 from survey.db import db
 from survey.models import Answer, Channel, Response, Wave
+from survey.models import today as app_today
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def add_response(app) -> Callable[..., str]:
                 language: str = "en", channel: Channel = Channel.WEB, submitted_on: dt.date | None = None) -> str:
         with app.app_context():
             response = Response(wave_id=wave.id, stratum=stratum, language=language, channel=channel,
-                                selection_probability=probability, submitted_on=submitted_on or dt.date.today())
+                                selection_probability=probability, submitted_on=submitted_on or app_today())
             for key, value in answers.items():
                 if isinstance(value, list):
                     for n, code in enumerate(value):

@@ -9,6 +9,7 @@ import pytest
 
 from survey.db import db
 from survey.models import Invitation, InvitationStatus, PopulationTarget, Role, WaveMode
+from survey.models import today as app_today
 from survey.staff.rates import Rates
 
 
@@ -21,7 +22,7 @@ def test_rates_formulas():
 
 def test_rates_page_per_wave_and_stratum(app, client, sign_in, make_wave, add_response):
     wave = make_wave(status="open")
-    today = dt.date.today()
+    today = app_today()
     with app.app_context():
         rows = (
             [("North", today, today, InvitationStatus.SENT)] * 3

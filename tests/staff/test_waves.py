@@ -8,6 +8,7 @@ import pytest
 
 from survey.db import db
 from survey.models import Invitation, Role, Wave
+from survey.models import today as app_today
 from survey.staff.forms import next_quarter
 
 
@@ -127,8 +128,8 @@ def test_close_early(app, client, sign_in, make_wave):
     sign_in(Role.SURVEY_MANAGER)
     assert client.post(f"/staff/waves/{wave.slug}/close").status_code == 303
     stored = _wave(app, wave.slug)
-    assert stored.closed_early_on == dt.date.today()
-    assert stored.status(dt.date.today() + dt.timedelta(days=1)) == "closed"
+    assert stored.closed_early_on == app_today()
+    assert stored.status(app_today() + dt.timedelta(days=1)) == "closed"
 
 
 def test_publish_only_after_closing(app, client, sign_in, make_wave):
