@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import random
 import re
 import secrets
 import socket
@@ -139,6 +140,7 @@ class Resident:
 
     def __init__(self, port: int, timings: dict[str, list[float]], lock: threading.Lock, pause: float = 0.0) -> None:
         self.port, self.timings, self.lock, self.pause = port, timings, lock, pause
+        self.rng = random.Random(id(self))  # noqa: S311 - think times, not secrets
         self.cookies: dict[str, str] = {}
 
     def request(self, label: str, method: str, path: str, form: dict | None = None) -> tuple[int, str, str]:
@@ -147,7 +149,9 @@ class Resident:
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), "Connection": "close"}
         body = None
         if self.pause and method == "GET":
-            time.sleep(self.pause)  # reading the page before it is asked for: real residents pause
+            # Reading the page before asking for the next: real residents pause, and not in step
+            # (equal pauses would send all of them at the same instant, a burst no real crowd makes).
+            time.sleep(self.rng.uniform(0.5, 1.5) * self.pause)
         if form is not None:
             body = urlencode(form, doseq=True)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
