@@ -14,6 +14,15 @@ class Language:
     english: str
     rtl: bool = False
 
+    @property
+    def tag(self) -> str:
+        """The BCP 47 tag for ``lang`` attributes (see :func:`html_lang`)."""
+        return html_lang(self.code)
+
+    @property
+    def dir(self) -> str:
+        return "rtl" if self.rtl else "ltr"
+
 
 #: Every language the platform knows how to present; SURVEY_LANGUAGES picks those offered.
 KNOWN: dict[str, Language] = {
