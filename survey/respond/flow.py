@@ -10,6 +10,7 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from flask_babel import gettext as _
@@ -29,6 +30,7 @@ from ..models import (
     SurveyDraft,
     Wave,
     WaveMode,
+    WaveStratum,
     random_id,
     today,
     utcnow,
@@ -77,7 +79,7 @@ def instrument_of(wave: Wave, content_hash: str | None = None) -> InstrumentDef:
         )
     cached = _BY_HASH.get(content_hash or "")
     if cached is None:
-        cached = instrument_for_wave(wave)
+        cached = instrument_for_wave(wave if isinstance(wave, Wave) else db.session.get(Wave, wave.id))
         _BY_HASH[cached.content_hash] = cached
     return cached
 
@@ -204,23 +206,73 @@ def load_draft(token: str | None) -> SurveyDraft | None:
     ).first()
 
 
-def load_current(token: str | None) -> tuple[SurveyDraft, Wave, str] | None:
+@dataclass
+class DraftRow:
+    """The draft as a page reads it (writes go through the table statements below)."""
+
+    id: str
+    wave_id: int
+    invitation_id: int | None
+    stratum: str | None
+    answers: dict[str, Any]
+    expires_at: dt.datetime
+
+
+@dataclass
+class WaveRow:
+    """What a survey page needs of its wave, read as plain columns with the draft.
+
+    Loading the draft and the wave as ORM objects cost as much as the rest of the page's query
+    work; the open/closed rules are the model's own (:meth:`Wave.is_open`).
+    """
+
+    id: int
+    agency_id: int
+    mode: WaveMode
+    opens_on: dt.date
+    closes_on: dt.date
+    closed_early_on: dt.date | None
+    languages: list[str]
+    instrument_version_id: int
+
+    last_day = Wave.last_day
+    is_open = Wave.is_open
+
+    @cached_property
+    def strata(self) -> list[WaveStratum]:
+        """The wave's strata by name (asked only by open-link waves' area question)."""
+        return list(db.session.scalars(
+            select(WaveStratum).where(WaveStratum.wave_id == self.id).order_by(WaveStratum.name)
+        ))
+
+
+def load_current(token: str | None) -> tuple[DraftRow, WaveRow, str] | None:
     """The live draft of this cookie with its wave and the wave's instrument content hash.
 
-    One query instead of three: every survey page needs all of them (see bench/load_survey.py).
+    One query of plain columns: every survey page needs all of them (see bench/load_survey.py).
     """
     if not token or len(token) > 100:
         return None
-    row = db.session.execute(_CURRENT, {"draft_id": draft_id(token), "now": utcnow()}).first()
-    return None if row is None else (row[0], row[1], row[2])
+    row = db.session.connection().execute(_CURRENT, {"draft_id": draft_id(token), "now": utcnow()}).first()
+    if row is None:
+        return None
+    draft = DraftRow(row.id, row.wave_id, row.invitation_id, row.stratum, row.answers, row.expires_at)
+    wave = WaveRow(row.wave_id, row.agency_id, row.mode, row.opens_on, row.closes_on, row.closed_early_on,
+                   row.languages, row.instrument_version_id)
+    return draft, wave, row.content_hash
 
 
 # Built once: constructing the statement cost more than running it.
+_D, _W, _V = SurveyDraft.__table__, Wave.__table__, InstrumentVersion.__table__
 _CURRENT = (
-    select(SurveyDraft, Wave, InstrumentVersion.content_hash)
-    .join(Wave, Wave.id == SurveyDraft.wave_id)
-    .join(InstrumentVersion, InstrumentVersion.id == Wave.instrument_version_id)
-    .where(SurveyDraft.id == bindparam("draft_id"), SurveyDraft.expires_at > bindparam("now"))
+    select(
+        _D.c.id, _D.c.wave_id, _D.c.invitation_id, _D.c.stratum, _D.c.answers, _D.c.expires_at,
+        _W.c.agency_id, _W.c.mode, _W.c.opens_on, _W.c.closes_on, _W.c.closed_early_on, _W.c.languages,
+        _W.c.instrument_version_id, _V.c.content_hash,
+    )
+    .join(_W, _W.c.id == _D.c.wave_id)
+    .join(_V, _V.c.id == _W.c.instrument_version_id)
+    .where(_D.c.id == bindparam("draft_id"), _D.c.expires_at > bindparam("now"))
 )
 
 

@@ -24,7 +24,7 @@ from ..db import db
 from ..models import SurveyDraft, Wave, WaveMode
 from ..security import normalize_code
 from . import flow, throttle
-from .forms import CodeForm, FieldHtml, StartOpenForm, form_key, page_form, values_of
+from .forms import CodeForm, FieldHtml, KeptPage, StartOpenForm, form_key, page_form, values_of
 
 bp = Blueprint("respond", __name__, template_folder="templates")
 
@@ -179,6 +179,7 @@ def page(key: str):
     items = page.shown_items(answers)
     # The area question is built from the wave's strata on each request: its class is not kept.
     cache_key = None if any(item.key == flow.STRATUM_KEY for item in items) else (inst.content_hash, page.key)
+    field_html = FieldHtml(form_key(items, lang, FlaskForm, cache_key))
     if request.method == "POST":
         form = page_form(items, lang, answers, formdata=request.form, cache_key=cache_key)
         if form.validate():
@@ -198,7 +199,7 @@ def page(key: str):
                 return _forget_draft(redirect(url_for("respond.code_used"), code=303))
             return _forget_draft(redirect(url_for("respond.done"), code=303))
     else:
-        form = page_form(items, lang, answers, cache_key=cache_key)
+        form = KeptPage.of(items, answers, field_html) or page_form(items, lang, answers, cache_key=cache_key)
 
     shown = flow.visible_pages(pages, answers)
     number = shown.index(page) + 1 if page in shown else 1
@@ -216,7 +217,7 @@ def page(key: str):
         last=flow.next_page(pages, page, answers) is None,
         back_url=url_for("respond.page", key=previous.key) if previous else url_for("respond.start"),
         survey_title=flow.text_in(inst.title, lang),
-        field_html=FieldHtml(form_key(items, lang, FlaskForm, cache_key)),
+        field_html=field_html,
     )
 
 

@@ -206,6 +206,19 @@ def test_kept_radio_groups_render_exactly_as_fresh_ones(started, app):
             assert kept == kept_again == fresh
             assert checked(fresh, "safety_feel") == ([value] if value else [])
             assert checked(fresh, "safety_community") == ["3"]
+    # Once every group of a page is kept, a GET builds no WTForms form at all (KeptPage).
+    import survey.respond.routes as routes
+
+    def no_form(*args, **kwargs):
+        raise AssertionError("a form was built for a page whose groups are all kept")
+
+    client.post("/survey/q/safety", data={"safety_feel": "7", "safety_community": ""})
+    before = page_without_token(client)
+    original, routes.page_form = routes.page_form, no_form
+    try:
+        assert page_without_token(client) == before
+    finally:
+        routes.page_form = original
     # A group with an error is never kept: its message shows, and the next clean page has none.
     bad = client.post("/survey/q/safety", data={"safety_feel": "99", "safety_community": "3"}).get_data(as_text=True)
     assert errors_of(bad) and checked(bad, "safety_community") == ["3"]
