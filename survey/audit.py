@@ -49,8 +49,12 @@ def record(
     staff_user_id: int | None = None,
     agency_id: int | None = None,
     detail: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction (the caller commits)."""
+    """Append one event to the chain inside the caller's transaction (the caller commits).
+
+    ``at`` is for loading history (the demo's past complaints); live events take the current time.
+    """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
     last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
@@ -58,7 +62,7 @@ def record(
     event = AuditEvent(
         id=(last.id + 1) if last else 1,
         agency_id=agency_id,
-        at=utcnow(),
+        at=at or utcnow(),
         staff_user_id=staff_user_id,
         action=action,
         object_type=object_type,

@@ -15,7 +15,7 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import insert, select
 
-from . import crypto
+from . import audit, crypto
 from .db import db
 from .instrument_store import instrument_for_wave, sync_instruments
 from .instruments import PREFER_NOT_TO_SAY, InstrumentDef
@@ -377,6 +377,7 @@ def _complaints(rng: np.random.Generator, agency: Agency, investigator: StaffUse
     channels = [Channel.WEB, Channel.WEB, Channel.WEB, Channel.PHONE, Channel.IN_PERSON, Channel.MAIL, Channel.THIRD_PARTY]
     dispositions = list(Disposition)
     start = today() - dt.timedelta(days=400)
+    timeline = []
     for n in range(60):
         received = start + dt.timedelta(days=int(rng.integers(0, 395)))
         if n >= 56:  # a few new ones still waiting for acknowledgement
@@ -423,4 +424,36 @@ def _complaints(rng: np.random.Generator, agency: Agency, investigator: StaffUse
                 )
             )
         db.session.add(complaint)
+        timeline.append((complaint, received, acknowledged, review, closed))
     db.session.flush()
+    _complaint_history(rng, agency, investigator, timeline)
+
+
+def _complaint_history(rng: np.random.Generator, agency: Agency, investigator: StaffUser, timeline: list) -> None:
+    """Audit events for the demo's past complaints, in time order, as the console would have written them."""
+    events = []
+    for complaint, received, acknowledged, review, closed in timeline:
+
+        def at(day: dt.date, hour: int) -> dt.datetime:
+            return dt.datetime.combine(day, dt.time(hour, int(rng.integers(0, 60))), tzinfo=dt.UTC)
+
+        steps = [] if complaint.channel == Channel.WEB else [(at(received, 14), "complaint.create", {"channel": complaint.channel.value})]
+        if acknowledged:
+            steps += [
+                (at(acknowledged, 15), "complaint.view", {}),
+                (at(acknowledged, 15), "complaint.assign", {"assigned_to": investigator.id}),
+                (at(acknowledged, 15), "complaint.status", {"old": "received", "new": "acknowledged", "disposition": None}),
+                (at(acknowledged, 16), "complaint.message", {"seq": 1}),
+            ]
+        if review:
+            steps += [(at(review, 17), "complaint.view", {}),
+                      (at(review, 17), "complaint.status", {"old": "acknowledged" if acknowledged else "received",
+                                                            "new": "under_review", "disposition": None})]
+        if closed:
+            steps += [(at(closed, 18), "complaint.view", {}),
+                      (at(closed, 18), "complaint.status", {"old": "under_review" if review else "acknowledged",
+                                                            "new": "closed", "disposition": complaint.disposition.value})]
+        events += [(when, n, complaint.id, action, detail) for n, (when, action, detail) in enumerate(steps)]
+    for when, _n, complaint_id, action, detail in sorted(events, key=lambda e: (e[0], e[1])):
+        audit.record(db.session, action, "complaint", complaint_id, staff_user_id=investigator.id,
+                     agency_id=agency.id, detail=detail, at=when)

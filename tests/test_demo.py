@@ -84,3 +84,25 @@ def test_demo_if_empty_does_nothing_the_second_time(app, runner):
     _load(runner)
     result = runner.invoke(args=["demo", "--if-empty"])
     assert "already loaded" in result.output
+
+
+def test_demo_complaints_have_a_history_and_the_audit_chain_holds(app, client, runner):
+    _load(runner)
+    with app.app_context():
+        closed = db.session.scalars(
+            select(Complaint).where(Complaint.status == ComplaintStatus.CLOSED, Complaint.review_started_on.is_not(None))
+        ).first()
+        received_only = db.session.scalars(select(Complaint).where(Complaint.status == ComplaintStatus.RECEIVED)).first()
+    assert runner.invoke(args=["audit", "verify"]).output.startswith("Audit chain intact")
+    response = client.post("/staff/sign-in", data={"email": "investigator@riverton.example", "password": "demo-password-2026"})
+    assert response.status_code == 303
+    page = client.get(f"/staff/complaints/{closed.id}").get_data(as_text=True)
+    history = page[page.index("<h2>History"):]
+    for step in ("Assigned to", "Status changed from Received to Acknowledged",
+                 "Status changed from Acknowledged to Under review", "Status changed from Under review to Closed (",
+                 "Sent a message to the resident"):
+        assert step in history, step
+    # Events are written in time order, so the closing is listed above the acknowledgement.
+    assert history.index("to Closed") < history.index("to Acknowledged")
+    fresh = client.get(f"/staff/complaints/{received_only.id}").get_data(as_text=True)
+    assert "Status changed" not in fresh[fresh.index("<h2>History"):]
