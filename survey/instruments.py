@@ -381,6 +381,11 @@ def check_stable_keys(older: InstrumentDef, newer: InstrumentDef) -> None:
 _CACHE: dict[str, InstrumentDef] = {}
 
 
+def cached_instrument(content_hash: str | None) -> InstrumentDef | None:
+    """The instrument already rebuilt for this content hash, if any (no database read needed)."""
+    return _CACHE.get(content_hash or "")
+
+
 def from_stored(definition: Mapping[str, Any], content_hash: str) -> InstrumentDef:
     """Rebuild (and cache by content hash) an instrument from the definition stored with its version."""
     cached = _CACHE.get(content_hash)

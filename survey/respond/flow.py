@@ -18,8 +18,8 @@ from sqlalchemy import bindparam, delete, select, update
 
 from ..context import current_agency, fill, locale_code
 from ..db import db
-from ..instrument_store import instrument_for_wave
-from ..instruments import InstrumentDef, Item, Option
+from ..instrument_store import definition_of
+from ..instruments import InstrumentDef, Item, Option, cached_instrument
 from ..models import (
     Answer,
     Channel,
@@ -66,25 +66,18 @@ class Page:
         return [item for item in self.items if item.is_shown(answers)]
 
 
-def instrument_of(wave: Wave, content_hash: str | None = None) -> InstrumentDef:
+def instrument_of(wave: Wave | WaveRow, content_hash: str | None = None) -> InstrumentDef:
     """The wave's instrument without loading its stored definition on every page view.
 
     Only the version's content hash is read (or passed in by a caller that already fetched it);
-    the parsed instrument is cached by that hash, so an edited (not yet used) version is still
-    picked up.
+    the definition is loaded only when no instrument was rebuilt for that hash yet, so an edited
+    (not yet used) version is still picked up.
     """
     if content_hash is None:
         content_hash = db.session.scalar(
             select(InstrumentVersion.content_hash).where(InstrumentVersion.id == wave.instrument_version_id)
         )
-    cached = _BY_HASH.get(content_hash or "")
-    if cached is None:
-        cached = instrument_for_wave(wave if isinstance(wave, Wave) else db.session.get(Wave, wave.id))
-        _BY_HASH[cached.content_hash] = cached
-    return cached
-
-
-_BY_HASH: dict[str, InstrumentDef] = {}
+    return cached_instrument(content_hash) or definition_of(db.session.get(InstrumentVersion, wave.instrument_version_id))
 
 
 def text_in(mapping: Mapping[str, str], lang: str) -> str:
@@ -198,14 +191,6 @@ def new_draft(wave: Wave, invitation: Invitation | None) -> tuple[str, SurveyDra
     return token, draft
 
 
-def load_draft(token: str | None) -> SurveyDraft | None:
-    if not token or len(token) > 100:
-        return None
-    return db.session.scalars(
-        select(SurveyDraft).where(SurveyDraft.id == draft_id(token), SurveyDraft.expires_at > utcnow())
-    ).first()
-
-
 @dataclass
 class DraftRow:
     """The draft as a page reads it (writes go through the table statements below)."""
@@ -263,16 +248,16 @@ def load_current(token: str | None) -> tuple[DraftRow, WaveRow, str] | None:
 
 
 # Built once: constructing the statement cost more than running it.
-_D, _W, _V = SurveyDraft.__table__, Wave.__table__, InstrumentVersion.__table__
+_DRAFTS, _W, _V = SurveyDraft.__table__, Wave.__table__, InstrumentVersion.__table__
 _CURRENT = (
     select(
-        _D.c.id, _D.c.wave_id, _D.c.invitation_id, _D.c.stratum, _D.c.answers, _D.c.expires_at,
+        _DRAFTS.c.id, _DRAFTS.c.wave_id, _DRAFTS.c.invitation_id, _DRAFTS.c.stratum, _DRAFTS.c.answers, _DRAFTS.c.expires_at,
         _W.c.agency_id, _W.c.mode, _W.c.opens_on, _W.c.closes_on, _W.c.closed_early_on, _W.c.languages,
         _W.c.instrument_version_id, _V.c.content_hash,
     )
-    .join(_W, _W.c.id == _D.c.wave_id)
+    .join(_W, _W.c.id == _DRAFTS.c.wave_id)
     .join(_V, _V.c.id == _W.c.instrument_version_id)
-    .where(_D.c.id == bindparam("draft_id"), _D.c.expires_at > bindparam("now"))
+    .where(_DRAFTS.c.id == bindparam("draft_id"), _DRAFTS.c.expires_at > bindparam("now"))
 )
 
 
@@ -308,7 +293,6 @@ def save_answers(draft: SurveyDraft, answers: dict[str, Any], stratum: str | Non
 
 
 # A plain table UPDATE built once: the ORM's bulk-update machinery cost more than the write itself.
-_DRAFTS = SurveyDraft.__table__
 _SAVE = (
     _DRAFTS.update()
     .where(_DRAFTS.c.id == bindparam("draft_id"))

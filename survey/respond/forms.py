@@ -211,23 +211,21 @@ class KeptPage:
         for item in items:
             if item.type not in ("scale", "choice"):
                 return None
-            stored = answers.get(item.key)
-            field = _KeptField(None if stored is None else str(stored))
+            field = _KeptField(_stored_data(answers.get(item.key)))
             if field_html.get(item.key, field) is None:
                 return None
             fields[item.key] = field
         return cls(fields)
 
 
-def _form_class(items: Sequence[Item], lang: str, base: type, cache_key: Hashable | None) -> type:
-    """Build (or reuse) the form class of a page.
+def _form_class(items: Sequence[Item], lang: str, base: type, key: tuple[Any, ...] | None) -> type:
+    """Build (or reuse, by its :func:`form_key`) the form class of a page.
 
     Building the unbound fields (labels, choices, "Prefer not to say" in the interface language,
     {agency} and {city} filled) cost more than rendering the page, so a class is kept per
     instrument version, page, shown items, both languages and agency wording. Classes hold no
     resident data: the answers are bound to each instance.
     """
-    key = form_key(items, lang, base, cache_key)
     if key is not None:
         cls = _FORM_CLASSES.get(key)
         if cls is not None:
@@ -245,24 +243,24 @@ def _form_class(items: Sequence[Item], lang: str, base: type, cache_key: Hashabl
     return PageForm
 
 
+def _stored_data(stored: Any) -> Any:
+    """A stored answer as its field holds it: the code as text, a list of them for multi."""
+    if stored is None:
+        return None
+    return [str(v) for v in stored] if isinstance(stored, list) else str(stored)
+
+
 def page_form(items: Sequence[Item], lang: str, answers: Mapping[str, Any], *, base: type = FlaskForm,
-              formdata: Any = None, cache_key: Hashable | None = None) -> FlaskForm:
+              formdata: Any = None, key: tuple[Any, ...] | None = None) -> FlaskForm:
     """A form for these items, filled from the stored answers (GET) or the posted data (POST).
 
-    ``cache_key`` (e.g. the instrument's content hash and the page key) lets the form class be
-    reused; leave it out when the items are built per request (the open-link area question).
+    ``key`` (from :func:`form_key`) lets the form class be reused; leave it out when the items
+    are built per request (the open-link area question) or for another base form.
     """
-    PageForm = _form_class(items, lang, base, cache_key)  # noqa: N806 - a class
-
-    data: dict[str, Any] = {}
-    for item in items:
-        stored = answers.get(item.key)
-        if stored is None:
-            continue
-        data[item.key] = [str(v) for v in stored] if isinstance(stored, list) else str(stored)
+    PageForm = _form_class(items, lang, base, key)  # noqa: N806 - a class
     if formdata is not None:
         return PageForm(formdata=formdata)
-    return PageForm(data=data)
+    return PageForm(data={item.key: _stored_data(answers[item.key]) for item in items if answers.get(item.key) is not None})
 
 
 def values_of(form: FlaskForm, items: Sequence[Item]) -> dict[str, Any]:

@@ -179,9 +179,10 @@ def page(key: str):
     items = page.shown_items(answers)
     # The area question is built from the wave's strata on each request: its class is not kept.
     cache_key = None if any(item.key == flow.STRATUM_KEY for item in items) else (inst.content_hash, page.key)
-    field_html = FieldHtml(form_key(items, lang, FlaskForm, cache_key))
+    key = form_key(items, lang, FlaskForm, cache_key)
+    field_html = FieldHtml(key)
     if request.method == "POST":
-        form = page_form(items, lang, answers, formdata=request.form, cache_key=cache_key)
+        form = page_form(items, lang, answers, formdata=request.form, key=key)
         if form.validate():
             answers, stratum = flow.merge_answers(draft, page, values_of(form, items))
             following = flow.next_page(pages, page, answers)
@@ -199,7 +200,7 @@ def page(key: str):
                 return _forget_draft(redirect(url_for("respond.code_used"), code=303))
             return _forget_draft(redirect(url_for("respond.done"), code=303))
     else:
-        form = KeptPage.of(items, answers, field_html) or page_form(items, lang, answers, cache_key=cache_key)
+        form = KeptPage.of(items, answers, field_html) or page_form(items, lang, answers, key=key)
 
     shown = flow.visible_pages(pages, answers)
     number = shown.index(page) + 1 if page in shown else 1
