@@ -21,7 +21,8 @@ class Language:
 
     @property
     def dir(self) -> str:
-        return "rtl" if self.rtl else "ltr"
+        """``rtl`` or ``ltr`` (see :func:`direction`)."""
+        return direction(self.code)
 
 
 #: Every language the platform knows how to present; SURVEY_LANGUAGES picks those offered.

@@ -77,12 +77,10 @@ _HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 def add_security_headers(response: Response) -> Response:
     """The design's headers on every response; a view that set one of them itself keeps its own."""
-    headers = response.headers
-    present = {key.lower() for key in headers.keys()}  # noqa: SIM118 - Headers iterates (key, value) pairs
-    wanted = (*_SECURITY_HEADERS, _HSTS) if current_app.config.get("SESSION_COOKIE_SECURE") else _SECURITY_HEADERS
-    for key, value in wanted:
-        if key.lower() not in present:
-            headers.add(key, value)
+    for key, value in _SECURITY_HEADERS:
+        response.headers.setdefault(key, value)
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault(*_HSTS)
     return response
 
 
