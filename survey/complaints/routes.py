@@ -66,14 +66,16 @@ def stash_receipt(code: str) -> None:
     session[_RECEIPT_KEY] = crypto.encrypt(code).decode("ascii")
 
 
-def pop_receipt() -> str | None:
-    token = session.pop(_RECEIPT_KEY, None)
-    return crypto.decrypt(token.encode("ascii")) if token else None
+def show_receipt_once(template: str, **context: Any) -> str:
+    """Render the page that shows the new code, then forget the code.
 
-
-def peek_receipt() -> str | None:
+    The code is dropped only once its page rendered: if the database is away at that moment the
+    visitor gets "try again in a moment" and the reload still shows the code.
+    """
     token = session.get(_RECEIPT_KEY)
-    return crypto.decrypt(token.encode("ascii")) if token else None
+    page = render_template(template, code=crypto.decrypt(token.encode("ascii")) if token else None, **context)
+    session.pop(_RECEIPT_KEY, None)
+    return page
 
 
 def save_new_complaint(form: ComplaintForm, **kwargs: Any) -> tuple[Complaint, str]:
@@ -108,11 +110,7 @@ def new():
 @bp.get("/receipt")
 @no_store
 def receipt():
-    # The code is dropped only once its page rendered: if the database is away at that moment
-    # the resident gets "try again in a moment" and the reload still shows the code.
-    page = render_template("complaints/receipt.html", code=peek_receipt())
-    session.pop(_RECEIPT_KEY, None)
-    return page
+    return show_receipt_once("complaints/receipt.html")
 
 
 # --- following up ------------------------------------------------------------------------------

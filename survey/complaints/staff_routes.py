@@ -33,7 +33,7 @@ from .forms import (
     options,
 )
 from .history import history as complaint_history
-from .routes import no_store, pop_receipt, save_new_complaint, stash_receipt
+from .routes import no_store, save_new_complaint, show_receipt_once, stash_receipt
 
 bp = Blueprint("complaint_staff", __name__, template_folder="templates")
 
@@ -141,7 +141,7 @@ def intake():
 def receipt():
     complaint_id = session.pop("complaint_staff_ref", None)
     complaint = db.session.get(Complaint, complaint_id) if complaint_id else None
-    return render_template("complaints/staff/receipt.html", code=pop_receipt(), complaint=complaint)
+    return show_receipt_once("complaints/staff/receipt.html", complaint=complaint)
 
 
 def _render_detail(complaint: Complaint, status: int = 200, **forms: Any):
