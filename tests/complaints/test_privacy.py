@@ -10,27 +10,16 @@ import re
 from sqlalchemy import select, text
 
 from survey import crypto
-from survey.db import Base, db
+from survey.db import db
 from survey.models import AuditEvent, Complaint, ComplaintStatus, Disposition, Role, ThrottleBucket
 from survey.models import today as app_today
-
-MARKER_IP = "203.0.113.197"
-MARKER_FORWARDED = "198.51.100.213"
-MARKER_AGENT = "MarkerBrowser/7.31 (zqxj-canary)"
-MARKERS = (MARKER_IP, MARKER_FORWARDED, MARKER_AGENT, "zqxj-canary", "203.0.113", "198.51.100")
-
-
-def _everything_in_the_database(app) -> str:
-    """Every row of every table as text, with every encrypted column decrypted too."""
-    parts = []
-    with app.app_context():
-        for table in Base.metadata.sorted_tables:
-            for row in db.session.execute(table.select()).mappings():
-                for column, value in row.items():
-                    parts.append(repr(value))
-                    if isinstance(value, bytes | memoryview) and column.endswith("_enc"):
-                        parts.append(crypto.decrypt(bytes(value)) or "")
-    return "\n".join(parts)
+from tests.privacy import (
+    MARKER_AGENT,
+    MARKER_FORWARDED,
+    MARKER_IP,
+    MARKERS,
+    everything_in_the_database,
+)
 
 
 def test_marker_address_and_user_agent_are_stored_and_logged_nowhere(app, client, agency, sign_in, caplog):
@@ -73,7 +62,7 @@ def test_marker_address_and_user_agent_are_stored_and_logged_nowhere(app, client
     page = client.get("/complaints/data", headers=headers).get_data(as_text=True)
     assert "received_by_channel" in csv_text
 
-    stored = _everything_in_the_database(app)
+    stored = everything_in_the_database(app)
     assert "Pushed at the bus stop." in stored and "More details." in stored  # the dump is real
     logs = "\n".join(f"{r.name} {r.getMessage()} {r.args!r}" for r in caplog.records)
     for marker in MARKERS:

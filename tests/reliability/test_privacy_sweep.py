@@ -14,30 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.privacy import MARKER_AGENT, MARKER_FORWARDED, MARKER_IP, everything_in_the_database
+from tests.privacy import MARKERS as ADDRESS_AND_AGENT_MARKERS
 from tests.reliability.harness import ROOT, Gunicorn, Resident, Tally
 
 pytestmark = pytest.mark.slow
 
-MARKER_IP = "203.0.113.197"
-MARKER_FORWARDED = "198.51.100.213"
-MARKER_AGENT = "MarkerBrowser/7.31 (zqxj-canary)"
 MARKER_QUERY = "qqmarkerquery"
-MARKERS = (MARKER_IP, MARKER_FORWARDED, MARKER_AGENT, "zqxj-canary", "203.0.113", "198.51.100", MARKER_QUERY)
-
-
-def _dump(app) -> str:
-    from survey import crypto
-    from survey.db import Base, db
-
-    parts = []
-    with app.app_context():
-        for table in Base.metadata.sorted_tables:
-            for row in db.session.execute(table.select()).mappings():
-                for column, value in row.items():
-                    parts.append(repr(value))
-                    if isinstance(value, bytes | memoryview) and column.endswith("_enc"):
-                        parts.append(crypto.decrypt(bytes(value)) or "")
-    return "\n".join(parts)
+MARKERS = (*ADDRESS_AND_AGENT_MARKERS, MARKER_QUERY)
 
 
 def _exports(app) -> str:
@@ -90,7 +74,7 @@ def test_markers_reach_no_table_log_or_export(deployment, tmp_path, access_log):
     assert not tally.server_errors and not tally.failures
     app = deployment.app()
     try:
-        stored = _dump(app)
+        stored = everything_in_the_database(app)
         exported = _exports(app)
     finally:
         app.extensions["survey.db"]["engine"].dispose()
