@@ -91,7 +91,6 @@ def _template_context() -> dict[str, Any]:
         # Error pages must render even when the database is down (or went away mid-request);
         # any other page needs the agency, so the error goes on to the "try again" handler.
         db.discard()
-        g.pop("agency", None)
         if not g.get("rendering_error"):
             raise
         agency = None

@@ -431,12 +431,12 @@ def _complaints(rng: np.random.Generator, agency: Agency, investigator: StaffUse
 
 def _complaint_history(rng: np.random.Generator, agency: Agency, investigator: StaffUser, timeline: list) -> None:
     """Audit events for the demo's past complaints, in time order, as the console would have written them."""
+
+    def at(day: dt.date, hour: int) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hour, int(rng.integers(0, 60))), tzinfo=dt.UTC)
+
     events = []
     for complaint, received, acknowledged, review, closed in timeline:
-
-        def at(day: dt.date, hour: int) -> dt.datetime:
-            return dt.datetime.combine(day, dt.time(hour, int(rng.integers(0, 60))), tzinfo=dt.UTC)
-
         steps = [] if complaint.channel == Channel.WEB else [(at(received, 14), "complaint.create", {"channel": complaint.channel.value})]
         if acknowledged:
             steps += [

@@ -55,7 +55,6 @@ def init_app(app: Flask) -> None:
         # parameters, which can be what a resident wrote.
         app.logger.error("database unavailable: %s", type(_exc).__name__)
         db.discard()
-        g.pop("agency", None)  # loaded through the lost session: expired and unreadable now
         return render_error(503)
 
     @app.errorhandler(InternalServerError)
