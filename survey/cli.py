@@ -118,12 +118,10 @@ def instruments_import_texts(instrument: str, translations: str, lang: str | Non
     """Import translated texts (CSV or PO) into the instrument's TOML; refused as a whole on any problem."""
     from .instrument_i18n import TextsError, import_texts
     from .instruments import InstrumentError
-    from .models import today
 
     path = _instrument_path(instrument)
     try:
-        result = import_texts(path, translations, lang=lang, status=status, reviewer=reviewer, today=today(),
-                              dry_run=dry_run)
+        result = import_texts(path, translations, lang=lang, status=status, reviewer=reviewer, dry_run=dry_run)
     except (TextsError, InstrumentError) as exc:
         raise click.ClickException(str(exc)) from None
     for code, ids in result.changed.items():
@@ -161,6 +159,10 @@ agency_cli = AppGroup("agency", help="The agency this deployment serves.")
 _AGENCY_FIELDS = ("name", "city", "phone", "address", "default_language", "acknowledge_days", "close_days")
 
 
+def _agency_line(agency: object) -> str:
+    return f"{agency.slug}: " + ", ".join(f"{key}={getattr(agency, key)!r}" for key in _AGENCY_FIELDS)
+
+
 @agency_cli.command("set")
 @click.option("--slug", required=True, help="Short name used in configuration (SURVEY_AGENCY), e.g. riverton.")
 @click.option("--name", help="Shown on every page and filled into {agency} in questionnaires.")
@@ -172,21 +174,21 @@ _AGENCY_FIELDS = ("name", "city", "phone", "address", "default_language", "ackno
 @click.option("--close-days", type=click.IntRange(1, 3650), help="Promised days to close a complaint.")
 def agency_set(slug: str, **values: object) -> None:
     """Create the agency, or change the settings given; app servers show a change within 30 s."""
-    from .i18n import KNOWN
     from .models import Agency
 
     given = {key: value for key, value in values.items() if value is not None}
     for key in ("name", "city"):
         if key in given and not str(given[key]).strip():
             raise click.ClickException(f"--{key} cannot be empty.")
-    if "default_language" in given and given["default_language"] not in KNOWN:
-        raise click.ClickException(f"--default-language must be one of {', '.join(sorted(KNOWN))}.")
+    offered = current_app.config["LANGUAGES"]
+    if "default_language" in given and given["default_language"] not in offered:
+        raise click.ClickException(f"--default-language must be one this site offers (SURVEY_LANGUAGES): {', '.join(offered)}.")
     agency = db.session.scalars(select(Agency).where(Agency.slug == slug)).first()
     if agency is None:
         missing = [f"--{key}" for key in ("name", "city") if key not in given]
         if missing:
             raise click.ClickException(f"A new agency needs {' and '.join(missing)}.")
-        agency = Agency(slug=slug, acknowledge_days=7, close_days=90, default_language="en")
+        agency = Agency(slug=slug)
         db.session.add(agency)
         verb = "Created"
     else:
@@ -194,7 +196,7 @@ def agency_set(slug: str, **values: object) -> None:
     for key, value in given.items():
         setattr(agency, key, value.strip() if isinstance(value, str) else value)
     db.session.commit()
-    click.echo(f"{verb} agency {slug}: " + ", ".join(f"{key}={getattr(agency, key)!r}" for key in _AGENCY_FIELDS))
+    click.echo(f"{verb} agency {_agency_line(agency)}")
 
 
 @agency_cli.command("show")
@@ -206,7 +208,7 @@ def agency_show() -> None:
     if not agencies:
         raise click.ClickException("No agency yet: create one with `flask --app wsgi agency set --slug ... --name ... --city ...`.")
     for agency in agencies:
-        click.echo(f"{agency.slug}: " + ", ".join(f"{key}={getattr(agency, key)!r}" for key in _AGENCY_FIELDS))
+        click.echo(_agency_line(agency))
 
 
 staff_cli = AppGroup("staff", help="Staff accounts.")

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .instruments import REVIEW_STATUSES, InstrumentError, parse
+from .models import today as agency_today
 
 SOURCE = "en"
 TEXT_FIELDS = ("title", "text", "hint", "low", "high", "label")
@@ -563,7 +564,7 @@ def apply_import(
             inserts.setdefault(last.number, []).append(f"{last.indent}{last.field}.{lang} = {toml_string(value)}\n")
         result.changed.setdefault(lang, []).append(tid)
 
-    meta_edits = _language_meta_edits(inst, langs, result, status, reviewer, today or dt.date.today())
+    meta_edits = _language_meta_edits(inst, langs, result, status, reviewer, today or agency_today())
     for number, new in meta_edits.get("replace", {}).items():
         lines[number] = new
     for number, new_lines in meta_edits.get("insert", {}).items():

@@ -103,9 +103,11 @@ def history(session: Session, complaint: Complaint, limit: int = LIMIT) -> Histo
         AuditEvent.object_id == complaint.id,
         AuditEvent.agency_id == complaint.agency_id,
     )
-    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*where)) or 0
     # Ids follow the chain, so they order events exactly even when two share a timestamp.
     events = session.scalars(select(AuditEvent).where(*where).order_by(AuditEvent.id.desc()).limit(limit)).all()
+    total = len(events)
+    if total == limit:  # there may be more: count them
+        total = session.scalar(select(func.count()).select_from(AuditEvent).where(*where)) or 0
     ids = {e.staff_user_id for e in events if e.staff_user_id is not None}
     ids |= {e.detail["assigned_to"] for e in events if e.action == "complaint.assign" and e.detail.get("assigned_to")}
     names = dict(session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(ids))).all())
