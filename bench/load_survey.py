@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlencode
@@ -35,6 +34,8 @@ from flask import Flask
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from tests.databases import throwaway_postgres  # noqa: E402 - after the path is set
 
 bare_app = Flask("bare")
 
@@ -64,7 +65,6 @@ def _start_gunicorn(app_spec: str, env: dict[str, str]) -> tuple[subprocess.Pope
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/healthz" if app_spec.startswith("wsgi") else "/bare")
             conn.getresponse().read()
-            _server_pid[port] = proc.pid
             return proc, port
         except OSError:
             time.sleep(0.2)
@@ -73,7 +73,6 @@ def _start_gunicorn(app_spec: str, env: dict[str, str]) -> tuple[subprocess.Pope
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
-_server_pid: dict[int, int] = {}
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -261,7 +260,7 @@ def run_survey(label: str, database_url: str, residents: int, seconds: float, pa
         cpu = meter.report(sum(len(v) for v in timings.values()))
         # The same server, one of its pages that needs no database (the thank-you page): the cost
         # of the app's own frame (session, CSRF token, language, headers, base template).
-        page_rate, page_times, page_cpu = hammer(port, "/survey/done", residents, min(seconds, 10))
+        page_rate, page_times, page_cpu = hammer(proc, port, "/survey/done", residents, min(seconds, 10))
         _stop(proc)
 
         from sqlalchemy import create_engine, text
@@ -290,7 +289,7 @@ def run_survey(label: str, database_url: str, residents: int, seconds: float, pa
         return requests / elapsed, page_rate
 
 
-def hammer(port: int, path: str, clients: int, seconds: float) -> tuple[float, list[float], str]:
+def hammer(proc: subprocess.Popen, port: int, path: str, clients: int, seconds: float) -> tuple[float, list[float], str]:
     """GET one path from ``clients`` threads without pause; returns the rate, latencies and CPU line."""
     timings: list[float] = []
     lock = threading.Lock()
@@ -309,7 +308,7 @@ def hammer(port: int, path: str, clients: int, seconds: float) -> tuple[float, l
             timings.extend(local)
 
     started = time.time()
-    meter = CpuMeter(_server_pid[port])
+    meter = CpuMeter(proc.pid)
     threads = [threading.Thread(target=work) for _ in range(clients)]
     for t in threads:
         t.start()
@@ -322,31 +321,13 @@ def hammer(port: int, path: str, clients: int, seconds: float) -> tuple[float, l
 def run_bare(residents: int, seconds: float) -> float:
     proc, port = _start_gunicorn("load_survey:bare_app", {})
     try:
-        rate, timings, cpu = hammer(port, "/bare", residents, seconds)
+        rate, timings, cpu = hammer(proc, port, "/bare", residents, seconds)
     finally:
         _stop(proc)
     print(f"\n== bare Flask endpoint, same gunicorn setup, {residents} concurrent clients for {seconds:.1f} s")
     print(f"requests: {len(timings)} ({rate:.0f}/s), p50 {_percentile(timings, .5):.1f} ms p99 {_percentile(timings, .99):.1f} ms")
     print(cpu)
     return rate
-
-
-def _postgres_database(admin_url: str) -> tuple[str, callable]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(admin_url)
-    name = f"survey_bench_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-    return admin.set(database=name).render_as_string(hide_password=False), drop
 
 
 def main() -> None:
@@ -370,7 +351,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ratios(*run_survey("SQLite", f"sqlite:///{Path(tmp) / 'load.sqlite3'}", residents, seconds, args.pause))
     if args.postgres:
-        url, drop = _postgres_database(args.postgres)
+        url, drop = throwaway_postgres(args.postgres, "survey_bench")
         try:
             ratios(*run_survey("PostgreSQL", url, residents, seconds, args.pause))
         finally:

@@ -16,8 +16,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from survey.models import today as app_today
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -29,9 +27,8 @@ def seed(database_url: str, code_hash_key: str, codes: int, *, instance: Path) -
     from survey import create_app, migrate
     from survey.db import db
     from survey.instrument_store import sync_instruments
-    from survey.models import Agency, InstrumentVersion, Invitation, Wave, WaveMode, WaveStratum
-    from survey.respond.flow import CODE_BITS
-    from survey.security import generate_code, keyed_hash, normalize_code
+    from survey.models import Agency, InstrumentVersion, Wave, WaveMode, WaveStratum, today
+    from survey.staff.invitations import generate
 
     migrate.upgrade(database_url)
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": secrets.token_urlsafe(32),
@@ -42,22 +39,16 @@ def seed(database_url: str, code_hash_key: str, codes: int, *, instance: Path) -
         db.session.add(agency)
         db.session.flush()
         list(sync_instruments(agency, ROOT / "instruments"))
-        today = app_today()
+        day = today()
         wave = Wave(agency_id=agency.id, instrument_version_id=db.session.query(InstrumentVersion).first().id,
-                    slug="bench", title="Bench wave", opens_on=today - dt.timedelta(days=1),
-                    closes_on=today + dt.timedelta(days=30), mode=WaveMode.INVITATION,
+                    slug="bench", title="Bench wave", opens_on=day - dt.timedelta(days=1),
+                    closes_on=day + dt.timedelta(days=30), mode=WaveMode.INVITATION,
                     languages=["en", "es", "ar"], accepted_draft_languages=["es", "ar"],
                     strata=[WaveStratum(name="North", population=5000), WaveStratum(name="South", population=5000)])
         db.session.add(wave)
         db.session.flush()
-        rows = []
-        for n in range(codes):
-            code = generate_code(CODE_BITS)
-            printed.append(code)
-            rows.append({"wave_id": wave.id, "code_hash": keyed_hash("invitation", normalize_code(code)),
-                         "stratum": "North" if n % 2 else "South", "selection_probability": 0.05,
-                         "status": "sent", "created_on": today})
-        db.session.execute(Invitation.__table__.insert(), rows)
+        for stratum, count in (("North", codes // 2), ("South", codes - codes // 2)):
+            printed += [issued.code for issued in generate(wave, stratum, count, 0.05)]
         db.session.commit()
     app.extensions["survey.db"]["engine"].dispose()
     return printed

@@ -17,13 +17,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from survey import create_app, migrate
 from survey.db import Base, db
 from survey.instrument_store import sync_instruments
 from survey.models import Agency, Role, StaffUser, Wave, WaveMode, WaveStratum
 from survey.models import today as app_today
+from tests.databases import backends, throwaway_postgres
 from tests.pagecheck import check_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,13 +38,6 @@ _auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 _auth._DUMMY_HASH = _auth._hasher.hash("not-a-real-password")
 
 
-def _backends() -> list[str]:
-    backends = ["sqlite"]
-    if os.environ.get("TEST_DATABASE_URL"):
-        backends.append("postgresql")
-    return backends
-
-
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file per session; each test gets a copy (much faster than migrating)."""
@@ -55,28 +48,16 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def _postgres_database() -> Iterator[str]:
-    """A private PostgreSQL database for this test session, migrated once, dropped at the end.
-
-    Parallel test runs (two developers, CI) each get their own database on the same server.
-    """
-    admin_url = make_url(os.environ["TEST_DATABASE_URL"])
-    if admin_url.drivername == "postgresql":
-        admin_url = admin_url.set(drivername="postgresql+psycopg")
-    name = f"survey_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    """A private PostgreSQL database for this test session, migrated once, dropped at the end."""
+    url, drop = throwaway_postgres(os.environ["TEST_DATABASE_URL"])
     try:
         migrate.upgrade(url)
         yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop()
 
 
-@pytest.fixture(params=_backends())
+@pytest.fixture(params=backends())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         path = tmp_path / "test.sqlite3"

@@ -9,14 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.harness import Deployment, postgres_database, scale
+from tests.databases import backends, throwaway_postgres
+from tests.reliability.harness import Deployment, scale
 
 
-def _backends() -> list[str]:
-    return ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
-
-
-@pytest.fixture(params=_backends())
+@pytest.fixture(params=backends())
 def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployment]:
     residents, surveys, _complaints = scale()
     codes = residents * surveys + 20
@@ -25,7 +22,7 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
         dep.seed(codes)
         yield dep
         return
-    url, drop = postgres_database(os.environ["TEST_DATABASE_URL"])
+    url, drop = throwaway_postgres(os.environ["TEST_DATABASE_URL"], "survey_rel")
     try:
         dep = Deployment(url, tmp_path)
         dep.seed(codes)
