@@ -26,10 +26,11 @@ def _fill(rule, values: dict[str, str]) -> str:
 def values(app, client, agency, make_wave, make_staff):
     wave = make_wave(slug="headers-wave")
     make_wave(slug="headers-open", mode=WaveMode.OPEN_LINK)
-    client.post("/complaints/new", data={"categories": ["force"], "narrative": "x", "contact_method": "none"})
+    filed = client.post("/complaints/new", data={"categories": ["force"], "narrative": "x", "contact_method": "none"})
+    assert filed.status_code == 303, "without a complaint the complaint routes would only be checked as 404s"
     user = make_staff(Role.ANALYST)
     with app.app_context():
-        complaint_id = db.session.scalars(select(Complaint.id)).first()
+        complaint_id = db.session.scalars(select(Complaint.id)).one()
     return {"slug": wave.slug, "complaint_id": complaint_id, "user_id": str(user.id), "filename": "site.css",
             "key": "safety", "measure": "trust"}
 

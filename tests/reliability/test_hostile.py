@@ -101,8 +101,9 @@ def world(app, client, agency, make_wave, make_staff, file_complaint_raw):
 @pytest.fixture
 def file_complaint_raw(client):
     def do() -> None:
-        client.post("/complaints/new", data={"categories": ["force"], "narrative": SCRIPT + IMG,
-                                             "contact_method": "none"})
+        response = client.post("/complaints/new", data={"categories": ["force"], "narrative": SCRIPT + IMG,
+                                                        "contact_method": "none"})
+        assert response.status_code == 303, "the complaint the staff forms act on was not filed"
     return do
 
 
@@ -173,6 +174,9 @@ def test_generated_posts_never_fail_and_stored_text_stays_text(app, world, datab
 
         slugs = list(db.session.scalars(select(Wave.slug)))
     assert complaint_ids and slugs
+    # A generated post may not have ended the staff session: signed out, every page below would
+    # be a redirect to the sign-in page and the check would look at nothing.
+    assert staff.get("/staff/", check=False).status_code == 200, "the staff client was signed out"
     pages = ["/staff/", "/staff/complaints/", "/staff/waves", "/staff/users", "/staff/targets", "/staff/rates",
              "/complaints/data", "/"]
     pages += [f"/staff/complaints/{cid}" for cid in complaint_ids[:200]]
