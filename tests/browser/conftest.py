@@ -111,6 +111,9 @@ def assert_accessible(page, context: str = "") -> None:
     """Run axe-core (WCAG 2.0/2.1/2.2 A and AA rules) on the page; fail with its report."""
     from axe_playwright_python.sync_playwright import Axe
 
+    # A click that navigates returns once the new document commits; its stylesheet may still be
+    # on the way, and axe would then judge the unstyled page (17 px links, 21 px buttons).
+    page.wait_for_load_state("load")
     results = Axe().run(
         page,
         options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}},
@@ -120,7 +123,11 @@ def assert_accessible(page, context: str = "") -> None:
 
 def set_language(page, code: str) -> None:
     """Choose a language with the page's own switcher (a form button, no JavaScript needed)."""
+    from playwright.sync_api import expect
+
     page.locator(f'footer button[name="lang"][value="{code}"]').click()
+    expect(page.locator("html")).to_have_attribute("lang", KNOWN[code].tag)
+    page.wait_for_load_state("load")
 
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
