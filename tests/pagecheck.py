@@ -156,6 +156,10 @@ def check_headers(headers) -> list[str]:
         problems.append("CSP allows unsafe-inline or unsafe-eval")
     if "frame-ancestors 'none'" not in csp:
         problems.append("CSP lacks frame-ancestors 'none'")
+    if "default-src 'none'" not in csp or "script-src 'self'" not in csp:
+        problems.append("CSP lacks default-src 'none' or script-src 'self'")
+    if headers.get("X-Frame-Options") != "DENY":
+        problems.append("X-Frame-Options is not DENY")
     if headers.get("Referrer-Policy") != "no-referrer":
         problems.append("Referrer-Policy is not no-referrer")
     if headers.get("X-Content-Type-Options") != "nosniff":

@@ -23,15 +23,15 @@ from survey.db import db
 from survey.instrument_i18n import read_instrument, write_export
 from survey.models import Complaint, Invitation, Response, Role, Wave
 from survey.staff.invitations import generate
-from tests.complaints.test_history import history
-from tests.conftest import make_test_app
-from tests.i18n.test_instrument_texts import CORE
+from tests.conftest import ROOT, make_test_app
+from tests.pagetext import history
 from tests.respond.conftest import enter, page_path
 
 CHICAGO = "America/Chicago"
 EVENING = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)  # 9 pm on Nov 29 in Chicago
 NEW_YEARS_EVE = dt.datetime(2027, 1, 1, 2, 0, tzinfo=dt.UTC)  # 8 pm on Dec 31 in Chicago
 NOV_29, NOV_30 = dt.date(2026, 11, 29), dt.date(2026, 11, 30)
+CORE = ROOT / "instruments" / "core-trust.v1.toml"
 
 
 def set_clock(monkeypatch: pytest.MonkeyPatch, instant: dt.datetime) -> None:

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
 
-CODE_RE = re.compile(r'<p class="code"[^>]*>([A-Z0-9-]+)</p>')
-
-
-def receipt_code(html: str) -> str:
-    match = CODE_RE.search(html)
-    assert match, "no receipt code on the page"
-    return match.group(1)
+from tests.pagetext import receipt_code
 
 
 @pytest.fixture

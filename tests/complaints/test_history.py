@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from html.parser import HTMLParser
 
 from sqlalchemy import select
 
@@ -17,51 +16,7 @@ from survey.db import db
 from survey.models import AuditEvent, Complaint, ComplaintStatus, Disposition, Role, StaffUser
 from survey.models import today as app_today
 from tests.conftest import PASSWORD
-
-
-class _HistoryTable(HTMLParser):
-    """The caption and the cell texts of each body row of ``<table class="history">``."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.caption = ""
-        self.rows: list[list[str]] = []
-        self._in_table = self._in_body = self._in_caption = False
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table" and ("class", "history") in attrs:
-            self._in_table = True
-        elif self._in_table and tag == "caption":
-            self._in_caption = True
-        elif self._in_table and tag == "tbody":
-            self._in_body = True
-        elif self._in_body and tag == "tr":
-            self.rows.append([])
-        elif self._in_body and tag == "td":
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag == "table":
-            self._in_table = self._in_body = False
-        elif tag == "caption":
-            self._in_caption = False
-        elif tag == "td" and self._cell is not None:
-            self.rows[-1].append(" ".join("".join(self._cell).split()))
-            self._cell = None
-
-    def handle_data(self, data):
-        if self._in_caption:
-            self.caption += data
-        elif self._cell is not None:
-            self._cell.append(data)
-
-
-def history(html: str) -> _HistoryTable:
-    table = _HistoryTable()
-    table.feed(html)
-    assert table.caption, "no history table on the page"
-    return table
+from tests.pagetext import history
 
 
 def who_what(html: str) -> list[tuple[str, str]]:

@@ -37,7 +37,7 @@ def test_marker_address_and_user_agent_are_stored_and_logged_nowhere(app, client
         "officers": "I don't know", "witnesses": "A driver", "contact_method": "email",
         "contact_details": "resident@example.org", "incident_date": "2026-01-02", "language": "en",
     })
-    from tests.complaints.conftest import receipt_code
+    from tests.pagetext import receipt_code
 
     code = receipt_code(client.get("/complaints/receipt", headers=headers).get_data(as_text=True))
     for wrong in ("AAAAA-BBBBB-CCCCC-DDDD", "nonsense"):

@@ -126,7 +126,7 @@ def test_receipt_is_shown_once_and_never_stored_or_put_in_a_url(app, client, age
     assert response.headers["Location"] == "/complaints/receipt"
     first = client.get("/complaints/receipt")
     assert first.headers["Cache-Control"] == "no-store"
-    from tests.complaints.conftest import receipt_code
+    from tests.pagetext import receipt_code
 
     code = receipt_code(first.get_data(as_text=True))
     assert "only way back" in first.get_data(as_text=True)

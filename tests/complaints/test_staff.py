@@ -20,7 +20,7 @@ from survey.models import (
     Role,
 )
 from survey.models import today as app_today
-from tests.complaints.conftest import receipt_code
+from tests.pagetext import receipt_code
 
 
 def _complaint(app) -> Complaint:

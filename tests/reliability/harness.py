@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from survey.models import today as app_today
+from tests.pagetext import RECEIPT
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
@@ -223,7 +224,6 @@ class Tally:
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _RADIO = re.compile(r'type="radio"[^>]*name="([a-z_]+)"')
-_RECEIPT = re.compile(r'<p class="code"[^>]*>([A-Z0-9-]+)</p>')
 
 
 class Resident:
@@ -325,7 +325,7 @@ class Resident:
         self._expect(status, 303, "complaint post")
         status, html, _ = self.request("GET", path)
         self._expect(status, 200, "receipt")
-        match = _RECEIPT.search(html)
+        match = RECEIPT.search(html)
         if not match:
             raise Failed("flow", "no receipt code on the receipt page")
         self.tally.add("complaints", (token, match.group(1)))

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
+from tests.conftest import make_test_app
 from tests.databases import throwaway_postgres
 from tests.reliability.harness import (
     LANGUAGES,
@@ -140,15 +141,13 @@ def private_postgres(tmp_path_factory) -> Iterator[PrivatePostgres]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _busy_titles() -> dict[str, str]:
+def _busy_titles(folder: Path) -> dict[str, str]:
     """The "try again in a moment" page's title in each language, as the catalogs have it."""
     from flask_babel import force_locale
 
-    from survey import create_app
     from survey.errors import MESSAGES
 
-    app = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x" * 32, "CODE_HASH_KEY": "y" * 32,
-                      "LANGUAGES": list(LANGUAGES)})
+    app = make_test_app("sqlite://", folder, LANGUAGES=list(LANGUAGES))
     titles = {}
     with app.test_request_context():
         for lang in LANGUAGES:
@@ -182,7 +181,7 @@ def test_postgres_restart_mid_load_shows_try_again_and_recovers(private_postgres
         assert not tally.server_errors and not check.server_errors, (tally.server_errors + check.server_errors)[:3]
         assert not check.failures, f"the app did not recover by itself: {dict(check.failures)}"
         assert after > 0, "nothing was confirmed after the restart"
-        titles = _busy_titles()
+        titles = _busy_titles(tmp_path)
         for lang, body in tally.busy_pages:
             assert f'<html lang="{lang}"' in body, "the busy page is not in the resident's language"
             assert titles[lang] in body, f"the {lang} busy page does not say to try again"

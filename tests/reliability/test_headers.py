@@ -48,10 +48,7 @@ def test_every_route_carries_the_security_headers(app, client, values, sign_in):
                 response = who.open(path, method=method, check=False)
                 response.close()  # static files stream from an open file
                 problems = check_headers(response.headers)
-                csp = response.headers.get("Content-Security-Policy", "")
                 assert not problems, f"{method} {path} -> {response.status_code}: {problems}"
-                assert "default-src 'none'" in csp and "script-src 'self'" in csp, path
-                assert response.headers.get("X-Frame-Options") == "DENY", path
                 assert response.status_code < 500, f"{method} {path} -> {response.status_code}"
                 checked += 1
     assert checked > 100

@@ -11,16 +11,8 @@ from survey.db import db
 from survey.instrument_store import instrument_for_wave
 from survey.instruments import PREFER_NOT_TO_SAY
 from survey.models import Response, SurveyDraft, Wave
+from tests.pagetext import checked
 from tests.respond.conftest import PAGES, enter, errors_of, page_path
-
-
-def checked(html: str, name: str) -> list[str]:
-    """The values of the checked inputs called ``name`` on a page."""
-    found = []
-    for tag in re.findall(r"<input[^>]*>", html):
-        if f'name="{name}"' in tag and " checked" in tag:
-            found.append(re.search(r'value="([^"]*)"', tag).group(1))
-    return found
 
 
 def progress(html: str) -> str:

@@ -15,8 +15,8 @@ from survey.db import db
 from survey.instrument_store import instrument_for_wave
 from survey.models import Response, Wave
 from survey.respond.flow import build_pages
+from tests.pagetext import checked
 from tests.respond.conftest import enter, errors_of
-from tests.respond.test_flow import checked
 
 
 def _good(item) -> str | list[str]:

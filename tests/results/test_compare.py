@@ -9,12 +9,7 @@ import re
 import pytest
 
 from survey.models import Role
-
-
-def text_of(response) -> str:
-    """The page's text with tags removed and whitespace collapsed."""
-    body = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
-    return " ".join(html.unescape(body).split())
+from tests.pagetext import text_of
 
 
 def compare_url(waves, by="district", adjust="holm"):

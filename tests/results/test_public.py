@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from survey.db import db
 from survey.models import Response, Wave
-from tests.results.test_compare import text_of
+from tests.pagetext import text_of
 
 
 def test_results_page_shows_published_waves_with_uncertainty(demo_client, past_waves):
