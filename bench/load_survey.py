@@ -16,18 +16,13 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import random
-import re
-import secrets
-import socket
-import subprocess
+import runpy
 import sys
 import tempfile
 import threading
 import time
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import urlencode
 
 from flask import Flask
 
@@ -36,8 +31,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from tests.databases import throwaway_postgres  # noqa: E402 - after the path is set
+from tests.reliability.harness import LANGUAGES, Deployment, Failed, Gunicorn, Resident, Tally  # noqa: E402
 
 bare_app = Flask("bare")
+
+# The shipped config decides threads (SURVEY_THREADS); the benchmark fixes 2 workers.
+_THREADS = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["threads"]
+_SHAPE = "2 sync workers" if _THREADS == 1 else f"2 workers x {_THREADS} threads"
 
 
 @bare_app.get("/bare")
@@ -45,31 +45,9 @@ def bare() -> str:
     return "ok"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_gunicorn(app_spec: str, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
-    env = {**os.environ, **env, "SURVEY_BIND": f"127.0.0.1:{port}", "SURVEY_WORKERS": "2"}
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
-         "--pythonpath", f"{ROOT},{ROOT / 'bench'}", app_spec],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz" if app_spec.startswith("wsgi") else "/bare")
-            conn.getresponse().read()
-            return proc, port
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start; run it by hand with the same settings to see why")
+@bare_app.get("/healthz")
+def healthz() -> str:
+    return "ok"
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -126,142 +104,55 @@ class CpuMeter:
                 f"simulated clients {client * per:.2f} ms")
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-class Resident:
-    """One phone: its own connection and cookies; walks the survey like a browser without JS."""
-
-    def __init__(self, port: int, timings: dict[str, list[float]], lock: threading.Lock, pause: float = 0.0) -> None:
-        self.port, self.timings, self.lock, self.pause = port, timings, lock, pause
-        self.rng = random.Random(id(self))  # noqa: S311 - think times, not secrets
-        self.cookies: dict[str, str] = {}
-
-    def request(self, label: str, method: str, path: str, form: dict | None = None) -> tuple[int, str, str]:
-        # A new connection per request, as behind a reverse proxy: the kernel spreads them over
-        # the workers (kept-alive connections would all stick to whichever worker accepted them).
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), "Connection": "close"}
-        body = None
-        if self.pause and method == "GET":
-            # Reading the page before asking for the next: real residents pause, and not in step
-            # (equal pauses would send all of them at the same instant, a burst no real crowd makes).
-            time.sleep(self.rng.uniform(0.5, 1.5) * self.pause)
-        if form is not None:
-            body = urlencode(form, doseq=True)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        start = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            text = response.read().decode()
-        finally:
-            conn.close()
-        elapsed = time.perf_counter() - start
-        with self.lock:
-            self.timings[label].append(elapsed)
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            value = rest.split(";", 1)[0]
-            if "Max-Age=0" in header or "expires=Thu, 01 Jan 1970" in header:
-                self.cookies.pop(name, None)
-            else:
-                self.cookies[name] = value
-        location = response.headers.get("Location", "")
-        return response.status, text, re.sub(r"^https?://[^/]+", "", location)
-
-    def survey(self, code: str) -> bool:
-        """Answer a whole survey; True when the confirmation page was seen."""
-        self.cookies.clear()
-        status, html, _ = self.request("GET start", "GET", "/survey/")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-        status, _, path = self.request("POST code", "POST", "/survey/", {"code": code, "csrf_token": token})
-        if status != 303:
-            return False
-        while path.startswith("/survey/q/"):
-            key = path.rsplit("/", 1)[1]
-            status, html, _ = self.request(f"GET {key}", "GET", path)
-            token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-            form: dict[str, object] = {"csrf_token": token}
-            for name in dict.fromkeys(re.findall(r'type="radio"[^>]*name="([a-z_]+)"', html)):
-                form[name] = "2"
-            if key == "contact-any":
-                form["contact_any"] = ["1", "4"]
-            if "top_issue" in html:
-                form["top_issue"] = "Speeding"
-            status, _, path = self.request(f"POST {key}", "POST", path, form)
-            if status != 303:
-                return False
-        if path == "/survey/done":
-            status, html, _ = self.request("GET done", "GET", path)
-            return status == 200 and "Thank you" in html
-        return False
-
-
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 def run_survey(label: str, database_url: str, residents: int, seconds: float, pause: float = 0.0) -> tuple[float, float]:
+    """Residents answer with invitation codes for ``seconds``; returns (request rate, thank-you page rate)."""
     with tempfile.TemporaryDirectory() as tmp:
-        from page_weight import seed
-
-        key = secrets.token_urlsafe(32)
-        codes = seed(database_url, key, residents * 200, instance=Path(tmp))
-        env = {"SURVEY_DATABASE_URL": database_url, "SURVEY_CODE_HASH_KEY": key,
-               "SURVEY_SECRET_KEY": secrets.token_urlsafe(32), "SURVEY_COMPLAINT_KEY_FILE": str(Path(tmp) / "keys"),
-               "SURVEY_ENV": "development", "SURVEY_LANGUAGES": "en,es,ar"}
-        proc, port = _start_gunicorn("wsgi:app", env)
-        timings: dict[str, list[float]] = defaultdict(list)
-        lock = threading.Lock()
+        deployment = Deployment(database_url, Path(tmp))
+        deployment.seed(residents * 200)
+        server = Gunicorn(deployment, Path(tmp) / "gunicorn.log")
+        server.start()
+        port_of = lambda: server.port  # noqa: E731 - the harness asks for the port per request
         # Warm up both workers (templates compiled, translations and instrument loaded), untimed.
-        warm_codes = codes[-8:]
-        del codes[-8:]
-        warm = [threading.Thread(target=Resident(port, defaultdict(list), lock).survey, args=(c,)) for c in warm_codes]
+        warm_tally = Tally()
+        warm = [threading.Thread(target=Resident(port_of, warm_tally, "en").survey, args=(deployment,),
+                                 kwargs={"use_code": True}) for _ in range(8)]
         for t in warm:
             t.start()
         for t in warm:
             t.join(timeout=60)
-        warmed = len(warm_codes)
-        done = [0]
-        failed = [0]
-        pool = iter(codes)
+        warmed = len(warm_tally.invitation_surveys)
+        tally = Tally()
+        timings: dict[str, list[float]] = defaultdict(list)
         stop_at = time.time() + seconds
 
-        def work() -> None:
-            resident = Resident(port, timings, lock, pause)
+        def work(n: int) -> None:
+            resident = Resident(port_of, tally, LANGUAGES[n % len(LANGUAGES)], timings=timings, pause=pause)
             while time.time() < stop_at:
-                with lock:
-                    code = next(pool, None)
-                if code is None:
-                    return
                 try:
-                    ok = resident.survey(code)
-                except Exception:  # noqa: BLE001 - counted as a failure
-                    ok = False
-                with lock:
-                    done[0] += ok
-                    failed[0] += not ok
+                    if resident.survey(deployment, use_code=True) is None:
+                        return  # no codes left
+                except Failed as exc:
+                    with tally.lock:
+                        tally.failures[exc.kind] += 1
 
         started = time.time()
-        meter = CpuMeter(proc.pid)
-        threads = [threading.Thread(target=work) for _ in range(residents)]
+        meter = CpuMeter(server.proc.pid)
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(residents)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=seconds + 60)
         elapsed = time.time() - started
-        cpu = meter.report(sum(len(v) for v in timings.values()))
+        cpu = meter.report(tally.requests)
         # The same server, one of its pages that needs no database (the thank-you page): the cost
         # of the app's own frame (session, CSRF token, language, headers, base template).
-        page_rate, page_times, page_cpu = hammer(proc, port, "/survey/done", residents, min(seconds, 10))
-        _stop(proc)
+        page_rate, page_times, page_cpu = hammer(server, "/survey/done", residents, min(seconds, 10))
+        server.stop()
 
         from sqlalchemy import create_engine, text
 
@@ -270,26 +161,27 @@ def run_survey(label: str, database_url: str, residents: int, seconds: float, pa
             stored = conn.execute(text("SELECT count(*) FROM response")).scalar()
             used = conn.execute(text("SELECT count(*) FROM invitation WHERE used_on IS NOT NULL")).scalar()
         engine.dispose()
-        requests = sum(len(v) for v in timings.values())
+        done = len(tally.invitation_surveys)
         everything = [t for v in timings.values() for t in v]
-        print(f"\n== {label}: {residents} concurrent residents for {elapsed:.1f} s (gunicorn, 2 workers x 4 threads)")
-        print(f"completed surveys: {done[0]} ({done[0] / elapsed:.1f}/s), failed or cut off: {failed[0]}")
-        print(f"requests: {requests} ({requests / elapsed:.0f}/s), all pages p50 {_percentile(everything, .5):.1f} ms"
+        print(f"\n== {label}: {residents} concurrent residents for {elapsed:.1f} s (gunicorn, {_SHAPE})")
+        print(f"completed surveys: {done} ({done / elapsed:.1f}/s), failed or cut off: {sum(tally.failures.values())}"
+              + (f" {dict(tally.failures)}" if tally.failures else ""))
+        print(f"requests: {tally.requests} ({tally.requests / elapsed:.0f}/s), all pages p50 {_percentile(everything, .5):.1f} ms"
               f" p99 {_percentile(everything, .99):.1f} ms")
         print(cpu)
         print(f"{'request':24} {'count':>6} {'p50 ms':>8} {'p99 ms':>8}")
         for name, values in timings.items():
             print(f"{name:24} {len(values):6d} {_percentile(values, .5):8.1f} {_percentile(values, .99):8.1f}")
-        seen = done[0] + warmed
+        seen = done + warmed
         print(f"stored responses: {stored}, codes used: {used}, confirmation pages seen: {seen}"
               f" (incl. {warmed} warm-up surveys) -> "
               + ("no loss, no duplicates" if stored == used == seen else "MISMATCH"))
         print(f"reference, the app's thank-you page alone (no database), {residents} clients: {page_rate:.0f}/s,"
               f" p50 {_percentile(page_times, .5):.1f} ms p99 {_percentile(page_times, .99):.1f} ms; {page_cpu}")
-        return requests / elapsed, page_rate
+        return tally.requests / elapsed, page_rate
 
 
-def hammer(proc: subprocess.Popen, port: int, path: str, clients: int, seconds: float) -> tuple[float, list[float], str]:
+def hammer(server: Gunicorn, path: str, clients: int, seconds: float) -> tuple[float, list[float], str]:
     """GET one path from ``clients`` threads without pause; returns the rate, latencies and CPU line."""
     timings: list[float] = []
     lock = threading.Lock()
@@ -299,7 +191,7 @@ def hammer(proc: subprocess.Popen, port: int, path: str, clients: int, seconds: 
         local = []
         while time.time() < stop_at:
             start = time.perf_counter()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
             conn.request("GET", path, headers={"Connection": "close"})
             conn.getresponse().read()
             conn.close()
@@ -308,7 +200,7 @@ def hammer(proc: subprocess.Popen, port: int, path: str, clients: int, seconds: 
             timings.extend(local)
 
     started = time.time()
-    meter = CpuMeter(proc.pid)
+    meter = CpuMeter(server.proc.pid)
     threads = [threading.Thread(target=work) for _ in range(clients)]
     for t in threads:
         t.start()
@@ -319,12 +211,14 @@ def hammer(proc: subprocess.Popen, port: int, path: str, clients: int, seconds: 
 
 
 def run_bare(residents: int, seconds: float) -> float:
-    proc, port = _start_gunicorn("load_survey:bare_app", {})
-    try:
-        rate, timings, cpu = hammer(proc, port, "/bare", residents, seconds)
-    finally:
-        _stop(proc)
-    print(f"\n== bare Flask endpoint, same gunicorn setup, {residents} concurrent clients for {seconds:.1f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Gunicorn(None, Path(tmp) / "gunicorn.log", app_spec="load_survey:bare_app", pythonpath=(ROOT / "bench",))
+        server.start()
+        try:
+            rate, timings, cpu = hammer(server, "/bare", residents, seconds)
+        finally:
+            server.stop()
+    print(f"\n== bare Flask endpoint, same gunicorn setup ({_SHAPE}), {residents} concurrent clients for {seconds:.1f} s")
     print(f"requests: {len(timings)} ({rate:.0f}/s), p50 {_percentile(timings, .5):.1f} ms p99 {_percentile(timings, .99):.1f} ms")
     print(cpu)
     return rate

@@ -8,10 +8,8 @@ and no JavaScript needed to answer. Runs the app in-process on a throwaway SQLit
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import re
-import secrets
 import sys
 import tempfile
 from pathlib import Path
@@ -22,48 +20,18 @@ sys.path.insert(0, str(ROOT))
 BUDGET = 14 * 1024
 
 
-def seed(database_url: str, code_hash_key: str, codes: int, *, instance: Path) -> list[str]:
-    """Migrate, add an agency, the shipped instruments, an open wave and ``codes`` invitations."""
-    from survey import create_app, migrate
-    from survey.db import db
-    from survey.instrument_store import sync_instruments
-    from survey.models import Agency, InstrumentVersion, Wave, WaveMode, WaveStratum, today
-    from survey.staff.invitations import generate
-
-    migrate.upgrade(database_url)
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": secrets.token_urlsafe(32),
-                      "CODE_HASH_KEY": code_hash_key, "COMPLAINT_KEY_FILE": str(instance / "keys")})
-    printed: list[str] = []
-    with app.app_context():
-        agency = Agency(slug="benchville", name="Benchville Police Department", city="Benchville", phone="555-0100")
-        db.session.add(agency)
-        db.session.flush()
-        list(sync_instruments(agency, ROOT / "instruments"))
-        day = today()
-        wave = Wave(agency_id=agency.id, instrument_version_id=db.session.query(InstrumentVersion).first().id,
-                    slug="bench", title="Bench wave", opens_on=day - dt.timedelta(days=1),
-                    closes_on=day + dt.timedelta(days=30), mode=WaveMode.INVITATION,
-                    languages=["en", "es", "ar"], accepted_draft_languages=["es", "ar"],
-                    strata=[WaveStratum(name="North", population=5000), WaveStratum(name="South", population=5000)])
-        db.session.add(wave)
-        db.session.flush()
-        for stratum, count in (("North", codes // 2), ("South", codes - codes // 2)):
-            printed += [issued.code for issued in generate(wave, stratum, count, 0.05)]
-        db.session.commit()
-    app.extensions["survey.db"]["engine"].dispose()
-    return printed
-
-
 def main() -> None:
     from survey import create_app
+    from survey.i18n import KNOWN
+    from tests.reliability.harness import Deployment
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        url = f"sqlite:///{folder / 'weight.sqlite3'}"
-        key = secrets.token_urlsafe(32)
-        codes = seed(url, key, 3, instance=folder)
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(32), "CODE_HASH_KEY": key,
-                          "COMPLAINT_KEY_FILE": str(folder / "keys"), "WTF_CSRF_ENABLED": False})
+        deployment = Deployment(f"sqlite:///{folder / 'weight.sqlite3'}", folder)
+        deployment.seed(3)
+        codes = deployment.codes
+        # Every language offered: the switcher in each page's footer lists them all.
+        app = create_app({**deployment.config(), "LANGUAGES": list(KNOWN), "WTF_CSRF_ENABLED": False})
         client = app.test_client()
         css = client.get("/static/site.css").data
         css_gz = len(gzip.compress(css, 9))

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import http.client
 import os
+import random
 import re
 import secrets
 import signal
@@ -131,21 +132,29 @@ class Deployment:
 
 
 class Gunicorn:
-    """gunicorn with the repository's gunicorn.conf.py and 2 workers, in its own process group."""
+    """gunicorn with the repository's gunicorn.conf.py and 2 workers, in its own process group.
 
-    def __init__(self, deployment: Deployment, log_path: Path, extra_env: dict[str, str] | None = None) -> None:
+    It serves ``wsgi:app`` for ``deployment``; the load benchmark also serves its bare endpoint
+    (``app_spec``, found on ``pythonpath``, with no deployment) under exactly the same settings.
+    Either app must answer ``GET /healthz`` with 200.
+    """
+
+    def __init__(self, deployment: Deployment | None, log_path: Path, extra_env: dict[str, str] | None = None,
+                 *, app_spec: str = "wsgi:app", pythonpath: tuple[Path, ...] = ()) -> None:
         self.deployment = deployment
         self.log_path = log_path
         self.extra_env = extra_env or {}
+        self.app_spec = app_spec
+        self.pythonpath = ",".join(str(p) for p in (ROOT, *pythonpath))
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> None:
-        env = {**os.environ, **self.deployment.env(), **self.extra_env,
+        env = {**os.environ, **(self.deployment.env() if self.deployment else {}), **self.extra_env,
                "SURVEY_BIND": f"127.0.0.1:{self.port}", "SURVEY_WORKERS": "2"}
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
         self.proc = subprocess.Popen(
-            [GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), "--pythonpath", str(ROOT), "wsgi:app"],
+            [GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), "--pythonpath", self.pythonpath, self.app_spec],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
@@ -226,14 +235,30 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _RADIO = re.compile(r'type="radio"[^>]*name="([a-z_]+)"')
 
 
+def request_label(method: str, path: str) -> str:
+    """How the load benchmark names a request: "GET start", "POST code", "GET trust", ..."""
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    if last == "survey":
+        last = "start" if method == "GET" else "code"
+    return f"{method} {last}"
+
+
 class Resident:
-    """One phone: its own cookies and language, a new connection per request (as behind a proxy)."""
+    """One phone: its own cookies and language, a new connection per request (as behind a proxy).
+
+    ``timings``: when given, each request's latency is added under :func:`request_label`.
+    ``pause``: seconds spent reading a page before asking for the next one (0.5-1.5 x, at random,
+    so that residents do not move in step).
+    """
 
     def __init__(self, port_of: Callable[[], int], tally: Tally, language: str,
-                 headers: dict[str, str] | None = None, timeout: float = 60) -> None:
+                 headers: dict[str, str] | None = None, timeout: float = 60, *,
+                 timings: dict[str, list[float]] | None = None, pause: float = 0.0) -> None:
         self.port_of, self.tally, self.language = port_of, tally, language
         self.extra_headers = headers or {}
         self.timeout = timeout
+        self.timings, self.pause = timings, pause
+        self.rng = random.Random()  # noqa: S311 - reading times, not secrets
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str, str]:
@@ -244,6 +269,9 @@ class Resident:
         if form is not None:
             body = urlencode(form, doseq=True)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.pause and method == "GET":
+            time.sleep(self.rng.uniform(0.5, 1.5) * self.pause)
+        started = time.perf_counter()
         conn = http.client.HTTPConnection("127.0.0.1", self.port_of(), timeout=self.timeout)
         try:
             conn.request(method, path, body=body, headers=headers)
@@ -253,8 +281,11 @@ class Resident:
             raise Failed("conn", f"{method} {path}: {exc!r}") from None
         finally:
             conn.close()
+        elapsed = time.perf_counter() - started
         with self.tally.lock:
             self.tally.requests += 1
+            if self.timings is not None:
+                self.timings[request_label(method, path)].append(elapsed)
         for header in response.headers.get_all("Set-Cookie") or []:
             name, _, rest = header.partition("=")
             value = rest.split(";", 1)[0]
