@@ -27,16 +27,16 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 PHONE = {"width": 360, "height": 640}
 
-pytestmark = pytest.mark.browser
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if CHROMIUM:
-        return
+    """Mark every test in this folder ``browser`` (so ``-m "not browser"`` leaves them out) and
+    skip them when there is no Chromium."""
     skip = pytest.mark.skip(reason="no Chromium found (install Debian's chromium or set CHROMIUM_PATH)")
+    here = Path(__file__).parent
     for item in items:
-        if "browser" in str(item.fspath):
-            item.add_marker(skip)
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+            if not CHROMIUM:
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -138,6 +138,7 @@ def _post(client, path: str, kind: str, body: Any):
     return client.post(path, data=body, check=False)
 
 
+@pytest.mark.slow  # 10,500 posts: about a minute on two cores
 def test_generated_posts_never_fail_and_stored_text_stays_text(app, world, database_url):
     posts = POSTS if database_url.startswith("sqlite") else POSTS_POSTGRES
     statuses: Counter = Counter()
