@@ -35,6 +35,7 @@ def test_page_weight_lists_every_page_within_budget() -> None:
 def test_load_benchmark_counts_what_it_stored() -> None:
     out = _run("bench/load_survey.py", "--residents", "3", "--seconds", "2", "--postgres", "")
     assert "bare Flask endpoint" in out
+    assert "the required stack alone / bare endpoint" in out
     assert "== SQLite: 3 concurrent residents" in out
     assert "failed or cut off: 0" in out
     assert "-> no loss, no duplicates" in out, out
