@@ -19,7 +19,9 @@ from flask_babel import (
     get_translations,
 )
 from flask_wtf.csrf import CSRFProtect
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from . import security
 from .config import from_environment
@@ -50,6 +52,21 @@ def _request_translations() -> Any:
     return translations
 
 
+@pass_context
+def _template_gettext(context: Context, string: str, **variables: Any) -> str:
+    """``_()`` and ``gettext()`` in templates, with Jinja's new-style rules in one call.
+
+    Jinja's own chain for ``_()`` is an alias that resolves ``gettext``, a wrapper that calls our
+    lookup through the context and then escapes and formats: three calls where one does. The rules
+    are kept exactly: the text is Markup when autoescaping, and always a format string (``%%`` is
+    ``%`` even without variables).
+    """
+    text = _request_translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704  # nosec B704 - our catalogs, as Jinja does; % escapes variables
+    return text % variables
+
+
 def _install_fast_gettext(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _request_translations().ugettext(s),
@@ -58,6 +75,7 @@ def _install_fast_gettext(app: Flask) -> None:
         pgettext=lambda c, s: _request_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
     )
+    app.jinja_env.globals.update(gettext=_template_gettext, _=_template_gettext)
 
 
 class _ScrubClientAddress(logging.Filter):
