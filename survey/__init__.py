@@ -68,6 +68,8 @@ def _template_gettext(context: Context, string: str, **variables: Any) -> str:
 
 
 def _install_fast_gettext(app: Flask) -> None:
+    # Jinja wraps the plural and context forms in its new-style rules; plain ``gettext`` and its
+    # ``_`` alias, by far the most used, are then replaced by the one-step version above.
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _request_translations().ugettext(s),
         ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),

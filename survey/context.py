@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from flask import Flask, current_app, g, request
@@ -36,8 +36,7 @@ class AgencyInfo:
 
     @classmethod
     def of(cls, agency: Agency) -> AgencyInfo:
-        return cls(agency.id, agency.slug, agency.name, agency.city, agency.default_language, agency.phone,
-                   agency.address, agency.acknowledge_days, agency.close_days)
+        return cls(**{field.name: getattr(agency, field.name) for field in fields(cls)})
 
 
 #: How long a worker reuses the agency's settings before reading them again. Every page needs

@@ -377,7 +377,7 @@ def _complaints(rng: np.random.Generator, agency: Agency, investigator: StaffUse
     channels = [Channel.WEB, Channel.WEB, Channel.WEB, Channel.PHONE, Channel.IN_PERSON, Channel.MAIL, Channel.THIRD_PARTY]
     dispositions = list(Disposition)
     start = today() - dt.timedelta(days=400)
-    timeline = []
+    timeline: Timeline = []
     for n in range(60):
         received = start + dt.timedelta(days=int(rng.integers(0, 395)))
         if n >= 56:  # a few new ones still waiting for acknowledgement
@@ -429,7 +429,11 @@ def _complaints(rng: np.random.Generator, agency: Agency, investigator: StaffUse
     _complaint_history(rng, agency, investigator, timeline)
 
 
-def _complaint_history(rng: np.random.Generator, agency: Agency, investigator: StaffUser, timeline: list) -> None:
+#: A demo complaint with the days it was received, acknowledged, put under review and closed.
+Timeline = list[tuple[Complaint, dt.date, dt.date | None, dt.date | None, dt.date | None]]
+
+
+def _complaint_history(rng: np.random.Generator, agency: Agency, investigator: StaffUser, timeline: Timeline) -> None:
     """Audit events for the demo's past complaints, in time order, as the console would have written them."""
 
     def at(day: dt.date, hour: int) -> dt.datetime:

@@ -66,7 +66,7 @@ class Page:
         return [item for item in self.items if item.is_shown(answers)]
 
 
-def instrument_of(wave: Wave | WaveRow, content_hash: str | None = None) -> InstrumentDef:
+def instrument_of(wave: AnyWave, content_hash: str | None = None) -> InstrumentDef:
     """The wave's instrument without loading its stored definition on every page view.
 
     Only the version's content hash is read (or passed in by a caller that already fetched it);
@@ -86,7 +86,7 @@ def text_in(mapping: Mapping[str, str], lang: str) -> str:
     return fill(value)
 
 
-def survey_language(inst: InstrumentDef, wave: Wave) -> str:
+def survey_language(inst: InstrumentDef, wave: AnyWave) -> str:
     """The resident's language when the wave offers it, else English (the source language)."""
     lang = locale_code()
     if lang in wave.languages and lang in inst.languages:
@@ -94,7 +94,7 @@ def survey_language(inst: InstrumentDef, wave: Wave) -> str:
     return "en" if "en" in inst.languages else next(iter(inst.languages))
 
 
-def stratum_item(wave: Wave) -> Item:
+def stratum_item(wave: AnyWave) -> Item:
     """The "which area" question open-link waves ask (their strata), built in the current language."""
     lang = locale_code()
     options = tuple(
@@ -110,7 +110,7 @@ def stratum_item(wave: Wave) -> Item:
     )
 
 
-def build_pages(inst: InstrumentDef, wave: Wave, *, ask_stratum: bool | None = None) -> list[Page]:
+def build_pages(inst: InstrumentDef, wave: AnyWave, *, ask_stratum: bool | None = None) -> list[Page]:
     """One page per section; an item marked ``own_page`` gets a page to itself."""
     pages: list[Page] = []
     for section in inst.sections:
@@ -231,6 +231,12 @@ class WaveRow:
         ))
 
 
+#: A draft or wave as the survey pages use them: the ORM object when just created, otherwise the
+#: plain row :func:`load_current` reads. Both have the attributes the functions here read.
+AnyDraft = SurveyDraft | DraftRow
+AnyWave = Wave | WaveRow
+
+
 def load_current(token: str | None) -> tuple[DraftRow, WaveRow, str] | None:
     """The live draft of this cookie with its wave and the wave's instrument content hash.
 
@@ -261,7 +267,7 @@ _CURRENT = (
 )
 
 
-def merge_answers(draft: SurveyDraft, page: Page, values: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+def merge_answers(draft: AnyDraft, wave: AnyWave, page: Page, values: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
     """The draft's answers with this page's replaced (an emptied question is removed), and the stratum."""
     answers = dict(draft.answers or {})
     for item in page.items:
@@ -273,14 +279,13 @@ def merge_answers(draft: SurveyDraft, page: Page, values: Mapping[str, Any]) -> 
     answers[LAST_PAGE] = page.key
     stratum = draft.stratum
     if any(item.key == STRATUM_KEY for item in page.items):
-        wave = db.session.get(Wave, draft.wave_id)
         code = answers.get(STRATUM_KEY)
-        names = [s.name for s in wave.strata] if wave else []
+        names = [s.name for s in wave.strata]
         stratum = names[code - 1] if isinstance(code, int) and 1 <= code <= len(names) else None
     return answers, stratum
 
 
-def save_answers(draft: SurveyDraft, answers: dict[str, Any], stratum: str | None) -> bool:
+def save_answers(draft: AnyDraft, answers: dict[str, Any], stratum: str | None) -> bool:
     """Store the answers and extend the draft; False when the draft is gone (already submitted)."""
     expires = _expiry()
     session = db.write()
@@ -304,7 +309,7 @@ _SAVE = (
 )
 
 
-def seconds_left(draft: SurveyDraft) -> int:
+def seconds_left(draft: AnyDraft) -> int:
     expires = draft.expires_at if draft.expires_at.tzinfo else draft.expires_at.replace(tzinfo=dt.UTC)
     return max(0, int((expires - utcnow()).total_seconds()))
 
@@ -380,8 +385,8 @@ _INSERT_ANSWERS = Answer.__table__.insert()
 
 
 def submit_draft(
-    draft: SurveyDraft,
-    wave: Wave,
+    draft: AnyDraft,
+    wave: AnyWave,
     language: str,
     answers: Mapping[str, Any],
     stratum: str | None,

@@ -21,7 +21,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as HTTPResponse
 
 from ..db import db
-from ..models import SurveyDraft, Wave, WaveMode
+from ..models import Wave, WaveMode
 from ..security import normalize_code
 from . import flow, throttle
 from .forms import CodeForm, FieldHtml, KeptPage, StartOpenForm, form_key, page_form, values_of
@@ -43,7 +43,7 @@ def _never_cache(response: HTTPResponse) -> HTTPResponse:
     return response
 
 
-def _set_draft_cookie(response: HTTPResponse, token: str, draft: SurveyDraft) -> HTTPResponse:
+def _set_draft_cookie(response: HTTPResponse, token: str, draft: flow.AnyDraft) -> HTTPResponse:
     response.set_cookie(
         DRAFT_COOKIE,
         token,
@@ -61,7 +61,7 @@ def _forget_draft(response: HTTPResponse) -> HTTPResponse:
     return response
 
 
-def _current() -> tuple[SurveyDraft, Wave, flow.InstrumentDef] | None:
+def _current() -> tuple[flow.DraftRow, flow.WaveRow, flow.InstrumentDef] | None:
     found = flow.load_current(request.cookies.get(DRAFT_COOKIE))
     if found is None:
         return None
@@ -184,7 +184,7 @@ def page(key: str):
     if request.method == "POST":
         form = page_form(items, lang, answers, formdata=request.form, key=key)
         if form.validate():
-            answers, stratum = flow.merge_answers(draft, page, values_of(form, items))
+            answers, stratum = flow.merge_answers(draft, wave, page, values_of(form, items))
             following = flow.next_page(pages, page, answers)
             if following is not None:
                 if not flow.save_answers(draft, answers, stratum):
