@@ -222,9 +222,9 @@ staff_cli = AppGroup("staff", help="Staff accounts.")
 @click.password_option()
 def staff_create(email: str, name: str, roles: tuple[str, ...], password: str) -> None:
     """Create a staff account (the first admin is made this way)."""
+    from .auth import hash_password
     from .context import current_agency
     from .models import StaffUser
-    from .staff.auth import hash_password
 
     if len(password) < 12:
         raise click.ClickException("Use a password of at least 12 characters.")

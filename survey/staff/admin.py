@@ -7,14 +7,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from .. import throttle
+from ..auth import current_user, hash_password, roles_required
 from ..context import current_agency
 from ..db import db
+from ..menu import register
 from ..models import Role, StaffUser
-from . import throttle
-from .auth import current_user, hash_password, roles_required
 from .blueprint import bp
 from .forms import ROLE_LABELS, StaffUserForm
-from .menu import register
 
 register(_l("Staff accounts"), "staff.users", (Role.ADMIN,), order=90)
 

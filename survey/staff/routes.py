@@ -7,16 +7,10 @@ own modules and are imported at the bottom so that they register on the same blu
 from __future__ import annotations
 
 import pyotp
-import segno
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
 
-from ..db import db
-from ..errors import render_error
-from ..models import Role
-from ..security import is_safe_next
-from .auth import (
+from ..auth import (
     SignIn,
     attempt_code,
     attempt_password,
@@ -30,9 +24,14 @@ from .auth import (
     signed_in_required,
     verify_password,
 )
+from ..db import db
+from ..errors import render_error
+from ..menu import visible_menu
+from ..models import Role
+from ..qr import qr_svg
+from ..security import is_safe_next
 from .blueprint import bp
 from .forms import CodeForm, ConfirmForm, PasswordChangeForm, SignInForm
-from .menu import visible_menu
 
 
 @bp.app_context_processor
@@ -117,7 +116,7 @@ def account():
             # Other devices signed in with the old password are signed out.
             user.session_version += 1
             db.session.commit()
-            from .auth import sign_in
+            from ..auth import sign_in
 
             sign_in(user)
             flash(_("Your password is changed. You are signed out on every other device."), "success")
@@ -134,12 +133,6 @@ def sign_out_all():
     sign_out_everywhere(current_user())
     flash(_("You are signed out on every device, including this one."), "success")
     return redirect(url_for("staff.sign_in"), code=303)
-
-
-def qr_svg(data: str, title: str, scale: int = 4) -> Markup:
-    """A QR code as inline SVG (segno writes attributes, never style=, so the CSP allows it)."""
-    svg = segno.make(data, error="m").svg_inline(scale=scale, title=title, svgclass="qr", lineclass="qr-line")
-    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))  # noqa: S704  # nosec B704 - segno SVG of our own start URL
 
 
 @bp.route("/account/second-factor", methods=["GET", "POST"])

@@ -7,9 +7,9 @@ import time
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from ..db import db
-from ..models import ThrottleBucket
-from ..security import keyed_hash
+from .db import db
+from .models import ThrottleBucket
+from .security import keyed_hash
 
 
 def _key(purpose: str, hint: str) -> str:

@@ -1,4 +1,4 @@
-"""Staff sign-in state and role checks shared by every staff page.
+"""Staff sign-in state and role checks, used by every blueprint that serves staff pages.
 
 A staff session carries the user id, the user's ``session_version`` (bumped by "sign out
 everywhere"), when it began and when it was last used: it ends after
@@ -25,9 +25,9 @@ from flask import abort, current_app, flash, g, redirect, request, session, url_
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..db import db
-from ..models import Role, StaffUser, utcnow
 from . import throttle
+from .db import db
+from .models import Role, StaffUser, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
