@@ -7,7 +7,7 @@ own modules and are imported at the bottom so that they register on the same blu
 from __future__ import annotations
 
 import pyotp
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ..auth import (
@@ -25,7 +25,6 @@ from ..auth import (
     verify_password,
 )
 from ..db import db
-from ..errors import render_error
 from ..menu import visible_menu
 from ..models import Role
 from ..qr import qr_svg
@@ -51,7 +50,14 @@ def _after_sign_in():
     return redirect(target if is_safe_next(target) else url_for("staff.dashboard"), code=303)
 
 
-LOCKED_MESSAGE = "Too many failed attempts. Wait 15 minutes, then try again, or ask an administrator to unlock your account."
+def _refused_message() -> str:
+    # The one answer to every refused sign-in: wrong, unknown, inactive or locked out alike.
+    minutes = max(1, current_app.config["THROTTLE_RULES"]["signin"].window // 60)
+    return _(
+        "The email address or password is not right. After several wrong tries, sign-in from your "
+        "network pauses for %(minutes)d minutes; an administrator can unlock your account.",
+        minutes=minutes,
+    )
 
 
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
@@ -59,16 +65,11 @@ def sign_in_page():
     form = SignInForm()
     if form.validate_on_submit():
         result = attempt_password(form.email.data, form.password.data)
-        if result is SignIn.BUSY:
-            return render_error(429)
         if result is SignIn.OK:
             return _after_sign_in()
         if result is SignIn.NEED_CODE:
             return redirect(url_for("staff.sign_in_code", next=request.args.get("next")), code=303)
-        if result is SignIn.LOCKED:
-            form.password.errors.append(_(LOCKED_MESSAGE))
-        else:
-            form.password.errors.append(_("The email address or password is not right"))
+        form.password.errors.append(_refused_message())
     return render_template("staff/sign_in.html", form=form)
 
 
@@ -80,13 +81,9 @@ def sign_in_code():
         return redirect(url_for("staff.sign_in"))
     form = CodeForm()
     if form.validate_on_submit():
-        result = attempt_code(user, form.code.data)
-        if result is SignIn.OK:
+        if attempt_code(user, form.code.data) is SignIn.OK:
             return _after_sign_in()
-        if result is SignIn.LOCKED:
-            form.code.errors.append(_(LOCKED_MESSAGE))
-        else:
-            form.code.errors.append(_("That code is not right. Enter the code your app shows now"))
+        form.code.errors.append(_("That code is not right. Enter the code your app shows now"))
     return render_template("staff/sign_in_code.html", form=form)
 
 
