@@ -132,7 +132,7 @@ class Deployment:
 
 
 class Gunicorn:
-    """gunicorn with the repository's gunicorn.conf.py and 2 workers, in its own process group.
+    """gunicorn with the repository's gunicorn.conf.py and 2 workers (or ``workers``), in its own process group.
 
     It serves ``wsgi:app`` for ``deployment``; the load benchmark also serves its bare endpoint
     (``app_spec``, found on ``pythonpath``, with no deployment) under exactly the same settings.
@@ -140,8 +140,9 @@ class Gunicorn:
     """
 
     def __init__(self, deployment: Deployment | None, log_path: Path, extra_env: dict[str, str] | None = None,
-                 *, app_spec: str = "wsgi:app", pythonpath: tuple[Path, ...] = ()) -> None:
+                 *, app_spec: str = "wsgi:app", pythonpath: tuple[Path, ...] = (), workers: int = 2) -> None:
         self.deployment = deployment
+        self.workers = workers
         self.log_path = log_path
         self.extra_env = extra_env or {}
         self.app_spec = app_spec
@@ -151,7 +152,7 @@ class Gunicorn:
 
     def start(self, timeout: float = 60) -> None:
         env = {**os.environ, **(self.deployment.env() if self.deployment else {}), **self.extra_env,
-               "SURVEY_BIND": f"127.0.0.1:{self.port}", "SURVEY_WORKERS": "2"}
+               "SURVEY_BIND": f"127.0.0.1:{self.port}", "SURVEY_WORKERS": str(self.workers)}
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
         self.proc = subprocess.Popen(
             [GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), "--pythonpath", self.pythonpath, self.app_spec],
