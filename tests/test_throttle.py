@@ -230,3 +230,25 @@ def test_settings_come_from_the_environment(tmp_path):
         from_environment(tmp_path, {"SURVEY_THROTTLE_CODE_WINDOW_SECONDS": "0"})
     with pytest.raises(ConfigError, match="SURVEY_THROTTLE_RECEIPT_PER_ADDRESS"):
         from_environment(tmp_path, {"SURVEY_THROTTLE_RECEIPT_PER_ADDRESS": "ten"})
+
+
+def test_every_limit_is_documented_with_its_numbers():
+    from pathlib import Path
+
+    from survey.config import THROTTLE_DEFAULTS
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    security = (root / "SECURITY.md").read_text(encoding="utf-8")
+    section = security[security.index("## Rate limits"):]
+    section = section[: section.index("\n## ", 4)]
+    for _kind, name, window, per_address, per_prefix, account_address, account_prefix in THROTTLE_DEFAULTS:
+        assert f"`SURVEY_THROTTLE_{name}_WINDOW_SECONDS` / `_PER_ADDRESS` / `_PER_PREFIX` | `{window}` / `{per_address}` / `{per_prefix}`" in readme
+        assert f"`{name}_WINDOW_SECONDS`, `{name}_PER_ADDRESS`, `{name}_PER_PREFIX`" in section
+        row = next(line for line in section.splitlines() if f"`{name}_WINDOW_SECONDS`" in line)
+        cells = [cell.strip() for cell in row.split("|")]
+        assert cells[3].split()[0] == str(per_address) and cells[4].split()[0] == str(per_prefix), row
+        if account_address:
+            account_row = next(line for line in section.splitlines() if f"`{name}_PER_ACCOUNT_ADDRESS`" in line)
+            cells = [cell.strip() for cell in account_row.split("|")]
+            assert (cells[3], cells[4]) == (str(account_address), str(account_prefix))
