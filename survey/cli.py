@@ -222,17 +222,20 @@ staff_cli = AppGroup("staff", help="Staff accounts.")
 @click.password_option()
 def staff_create(email: str, name: str, roles: tuple[str, ...], password: str) -> None:
     """Create a staff account (the first admin is made this way)."""
+    from .auth import hash_password, record_role_change
     from .context import current_agency
     from .models import StaffUser
-    from .staff.auth import hash_password
 
     if len(password) < 12:
         raise click.ClickException("Use a password of at least 12 characters.")
     email = email.strip().lower()
     if db.session.scalars(select(StaffUser).where(StaffUser.email == email)).first():
         raise click.ClickException(f"A staff account for {email} already exists.")
-    db.session.add(StaffUser(agency_id=current_agency().id, email=email, name=name,
-                             password_hash=hash_password(password), roles=sorted(set(roles))))
+    user = StaffUser(agency_id=current_agency().id, email=email, name=name,
+                     password_hash=hash_password(password), roles=sorted(set(roles)))
+    db.session.add(user)
+    db.session.flush()
+    record_role_change(user, [], None)  # the audit log says the command line gave these roles
     db.session.commit()
     click.echo(f"Created {email} with roles {', '.join(sorted(set(roles)))}.")
 

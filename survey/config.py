@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import hashlib
+import hmac
 import os
 import secrets
 import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,62 @@ DEFAULT_LANGUAGES = "en,es,zh_Hans,zh_Hant,tl,vi,ar,fr,ko,ru,ht,pt"
 
 class ConfigError(RuntimeError):
     """The app cannot start with these settings; the message says how to fix them."""
+
+
+@dataclass(frozen=True)
+class ThrottleRule:
+    """One rate limit (see survey/throttle.py and SECURITY.md "Rate limits").
+
+    At most ``per_address`` counted events from one client address and ``per_prefix`` from its
+    network (IPv4 /24, IPv6 /64) in any ``window`` seconds (a sliding window). Sign-in also counts
+    per account and address, and per account and prefix: that is what locks an account out, and
+    only from where the wrong passwords came. 0 means no limit of that kind.
+    """
+
+    kind: str
+    window: int
+    per_address: int
+    per_prefix: int
+    per_account_address: int = 0
+    per_account_prefix: int = 0
+
+
+#: The throttled events and their defaults: (kind, environment name, window seconds, per address,
+#: per prefix, per account and address, per account and prefix). Only failures count, except for
+#: complaint filing, where every complaint sent counts.
+THROTTLE_DEFAULTS = (
+    ("access_code", "CODE", 600, 10, 50, 0, 0),  # wrong survey access codes
+    ("receipt", "RECEIPT", 900, 10, 50, 0, 0),  # wrong complaint receipt codes
+    ("complaint", "COMPLAINT", 86400, 10, 30, 0, 0),  # complaints filed
+    ("signin", "SIGNIN", 900, 20, 50, 5, 10),  # failed staff sign-ins (password or code)
+)
+
+
+def throttle_rules(get: Any) -> dict[str, ThrottleRule]:
+    """The rules from SURVEY_THROTTLE_<NAME>_{WINDOW_SECONDS,PER_ADDRESS,PER_PREFIX,...}."""
+    rules = {}
+    for kind, name, window, address, prefix, account_address, account_prefix in THROTTLE_DEFAULTS:
+        fields = {"window": ("WINDOW_SECONDS", window), "per_address": ("PER_ADDRESS", address),
+                  "per_prefix": ("PER_PREFIX", prefix)}
+        if account_address:
+            fields["per_account_address"] = ("PER_ACCOUNT_ADDRESS", account_address)
+            fields["per_account_prefix"] = ("PER_ACCOUNT_PREFIX", account_prefix)
+        values = {}
+        for field_name, (suffix, default) in fields.items():
+            env_name = f"THROTTLE_{name}_{suffix}"
+            try:
+                values[field_name] = int(get(env_name, str(default)))
+            except ValueError:
+                raise ConfigError(f"SURVEY_{env_name} must be a whole number (default {default}).") from None
+            if values[field_name] < 0 or (field_name == "window" and values[field_name] < 1):
+                raise ConfigError(f"SURVEY_{env_name} must be positive (default {default}).")
+        rules[kind] = ThrottleRule(kind, **values)
+    return rules
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A key for one purpose derived from a configured secret (HMAC-SHA256 of the purpose)."""
+    return hmac.new(secret.encode(), f"survey key for {purpose}".encode(), hashlib.sha256).digest()
 
 
 def _bool(value: str) -> bool:
@@ -123,6 +182,7 @@ def from_environment(
         retention_days = int(get("RETENTION_DAYS", "365"))
         max_upload = int(get("MAX_CONTENT_LENGTH", str(256 * 1024)))
         proxy_hops = int(get("PROXY_HOPS", "1"))
+        staff_idle = int(get("STAFF_IDLE_MINUTES", "30"))
     except ValueError as exc:
         raise ConfigError(f"A numeric SURVEY_ setting is not a whole number: {exc}") from None
 
@@ -130,6 +190,11 @@ def from_environment(
         "ENV_MODE": mode,
         "SECRET_KEY": keys["SECRET_KEY"],
         "CODE_HASH_KEY": keys["CODE_HASH_KEY"],
+        # Throttle counters are keyed by an HMAC of the client address under this key: the same in
+        # every worker and app server (so limits hold whatever their number), never the address.
+        "THROTTLE_KEY": derive_key(keys["CODE_HASH_KEY"], "throttle counters"),
+        "THROTTLE_RULES": throttle_rules(get),
+        "STAFF_IDLE_MINUTES": staff_idle,
         "COMPLAINT_KEY_FILE": get("COMPLAINT_KEY_FILE", str(instance_path / "complaint_keys")),
         "DATABASE_URL": get("DATABASE_URL", default_db),
         "LANGUAGES": languages,

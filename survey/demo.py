@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import insert, select
 
 from . import audit, crypto
+from .auth import hash_password
 from .db import db
 from .instrument_store import instrument_for_wave, sync_instruments
 from .instruments import PREFER_NOT_TO_SAY, InstrumentDef
@@ -42,7 +43,6 @@ from .models import (
     today,
 )
 from .security import generate_code, keyed_hash, normalize_code
-from .staff.auth import hash_password
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed for the demo; never used outside it
 INVITATION_BITS = 72

@@ -32,7 +32,7 @@ from .db import db
 from .instrument_store import definition_of
 from .instruments import PREFER_NOT_TO_SAY, InstrumentDef, Item
 from .models import Answer, PopulationTarget, Response, Wave
-from .staff.routes_helpers import csv_safe
+from .spreadsheet import csv_safe
 
 FORMAT = "community-trust-export/1"
 CSV_NAME = "responses.csv"

@@ -347,8 +347,6 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped by "sign out everywhere": sessions carrying an older value are refused.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     def has_role(self, *roles: Role | str) -> bool:
@@ -388,6 +386,9 @@ class Complaint(Base):
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    # Bumped when the resident leaves the follow-up page: an older follow-up cookie shows nothing.
+    # A counter, never a time, so the row does not tell when the resident looked.
+    follow_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     messages: Mapped[list[ComplaintMessage]] = relationship(
         back_populates="complaint", cascade="all, delete-orphan", order_by="ComplaintMessage.seq"
@@ -437,13 +438,35 @@ class AuditEvent(Base):
 
 
 class ThrottleBucket(Base):
-    """Counts of attempts per keyed-hash key per short window, shared by every app process.
+    """One rate-limit counter: events of one kind from one client (and scope) in one period.
 
-    Keys are HMACs of (purpose, client hint) that rotate with the window; no IP address is stored.
+    ``key`` is a keyed hash (HMAC under THROTTLE_KEY) of kind, scope, client and period: no address,
+    prefix or email is stored. ``account`` is a keyed hash of the staff account on sign-in rows
+    that count per account, so that an administrator can lift that account's lock-outs. Each kind's
+    clean-up deletes only its own rows, by ``period`` (see survey/throttle.py).
     """
 
     __tablename__ = "throttle_bucket"
+    __table_args__ = (
+        Index("ix_throttle_bucket_kind_period", "kind", "period"),
+        Index("ix_throttle_bucket_kind_account", "kind", "account"),
+    )
 
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window_start: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[int] = mapped_column(Integer, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+    account: Mapped[str | None] = mapped_column(String(64))
+
+
+class StaffSession(Base):
+    """A signed-in staff session; signing out deletes it, so a replayed cookie signs in no one.
+
+    The cookie carries a random token; only its SHA-256 is stored here.
+    """
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

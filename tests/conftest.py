@@ -32,7 +32,7 @@ PASSWORD = "correct horse battery staple"
 # Hashing a password with production Argon2 settings costs ~50 ms; tests make many users.
 from argon2 import PasswordHasher  # noqa: E402
 
-import survey.staff.auth as _auth  # noqa: E402
+import survey.auth as _auth  # noqa: E402
 
 _auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 _auth._DUMMY_HASH = _auth._hasher.hash("not-a-real-password")
@@ -173,7 +173,7 @@ def make_wave(app: Flask, agency: Agency) -> Callable[..., Wave]:
 
 @pytest.fixture
 def make_staff(app: Flask, agency: Agency) -> Callable[..., StaffUser]:
-    from survey.staff.auth import hash_password
+    from survey.auth import hash_password
 
     def factory(*roles: Role | str, email: str | None = None, **fields: Any) -> StaffUser:
         with app.app_context():

@@ -22,13 +22,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from .. import crypto
+from .. import crypto, throttle
 from ..context import current_agency, locale_code
 from ..db import db
 from ..models import Complaint
-from . import service, throttle
+from . import service
 from .forms import CATEGORY_LABELS, STATUS_LABELS, ComplaintForm, ReceiptForm, ReplyForm
 
 bp = Blueprint("complaints", __name__, template_folder="templates")
@@ -98,13 +99,21 @@ def new():
     form = ComplaintForm()
     if not form.is_submitted():
         form.language.data = locale_code()
+    status = 200
     if form.validate_on_submit():
-        _complaint, code = save_new_complaint(form)
-        stash_receipt(code)
-        return redirect(url_for("complaints.receipt"), code=303)
+        if throttle.take(throttle.COMPLAINT):
+            _complaint, code = save_new_complaint(form)
+            stash_receipt(code)
+            return redirect(url_for("complaints.receipt"), code=303)
+        # What the resident wrote stays in the form; nothing was saved.
+        status = 429
+        form.narrative.errors = [*form.narrative.errors,
+            _("Too many complaints were sent from this network in the last day, so this one was not sent. "
+              "What you wrote is still here: please try again later."),
+        ]
     return render_template(
         "complaints/form.html", form=form, layout="base.html", heading=_("Make a complaint"), submit_label=_("Send the complaint")
-    )
+    ), status
 
 
 @bp.get("/receipt")
@@ -121,7 +130,12 @@ def _followed_complaint() -> Complaint | None:
     if not state or state.get("until", 0) < time.time():
         session.pop(_FOLLOW_KEY, None)
         return None
-    return db.session.get(Complaint, state["id"])
+    complaint = db.session.get(Complaint, state["id"])
+    if complaint is None or complaint.follow_version != state.get("v"):
+        # The resident left this follow-up ("Leave this page"): a replayed cookie shows nothing.
+        session.pop(_FOLLOW_KEY, None)
+        return None
+    return complaint
 
 
 @bp.route("/follow-up", methods=["GET", "POST"])
@@ -129,14 +143,15 @@ def _followed_complaint() -> Complaint | None:
 def follow_up():
     form = ReceiptForm()
     if form.validate_on_submit():
-        if throttle.is_blocked("receipt"):
+        if not throttle.take(throttle.RECEIPT):
             return render_template("complaints/follow_up_start.html", form=form, blocked=True), 429
         # Well-formed or not, every code takes the same path: hash, look up, answer.
         complaint = service.find_by_receipt(db.session, form.code.data)
         if complaint is not None:
-            session[_FOLLOW_KEY] = {"id": complaint.id, "until": int(time.time()) + FOLLOW_UP_SECONDS}
+            throttle.refund(throttle.RECEIPT)  # only wrong codes count
+            session[_FOLLOW_KEY] = {"id": complaint.id, "until": int(time.time()) + FOLLOW_UP_SECONDS,
+                                    "v": complaint.follow_version}
             return redirect(url_for("complaints.status"), code=303)
-        throttle.record_failure("receipt")
         # The typed code is not echoed back: the answer is the same page for every wrong code.
         form.code.raw_data, form.code.data = [], ""
         form.code.errors.append(_("We could not find a complaint with that code. Check the code and try again."))
@@ -173,6 +188,13 @@ def status():
 
 @bp.post("/follow-up/end")
 def end_follow_up():
+    complaint = _followed_complaint()
+    if complaint is not None:
+        # End the follow-up on the server too: every cookie that carried it now shows nothing.
+        write = db.write()
+        write.execute(update(Complaint).where(Complaint.id == complaint.id)
+                      .values(follow_version=Complaint.follow_version + 1))
+        write.commit()
     session.pop(_FOLLOW_KEY, None)
     flash(_("You have left your complaint. Use your receipt code to come back."), "success")
     return redirect(url_for("complaints.policy"), code=303)

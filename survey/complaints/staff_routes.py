@@ -14,11 +14,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import audit, crypto
+from ..auth import current_user, roles_required
 from ..context import current_agency
 from ..db import db
+from ..menu import register
 from ..models import Channel, Complaint, ComplaintStatus, Disposition, Role, StaffUser
-from ..staff.auth import current_user, roles_required
-from ..staff.menu import register
 from . import service
 from .forms import (
     CATEGORY_LABELS,

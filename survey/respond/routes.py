@@ -20,17 +20,17 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as HTTPResponse
 
+from .. import throttle
 from ..db import db
 from ..models import Wave, WaveMode
 from ..security import normalize_code
-from . import flow, throttle
+from . import flow
 from .forms import CodeForm, FieldHtml, KeptPage, StartOpenForm, form_key, page_form, values_of
 
 bp = Blueprint("respond", __name__, template_folder="templates")
 
 DRAFT_COOKIE = "survey_draft"
 PENDING_CODE = "pending_code"
-THROTTLE = "invitation_code"
 
 
 # ------------------------------------------------------------------ helpers
@@ -129,14 +129,14 @@ def enter_code():
     form = CodeForm()
     if not form.validate_on_submit():
         return _render_start(form, 400)
-    if throttle.is_throttled(THROTTLE):
+    if not throttle.take(throttle.ACCESS_CODE):
         form.code.errors.append(_("Too many codes were tried. Please wait 10 minutes, then try again."))
         return _render_start(form, 429, throttled=True)
     invitation = flow.find_invitation(form.code.data)
     if invitation is None:
-        throttle.record_failure(THROTTLE)
         form.code.errors.append(_bad_code_message())
         return _render_start(form, 400)
+    throttle.refund(throttle.ACCESS_CODE)  # only wrong codes count
     return _begin(db.session.get(Wave, invitation.wave_id), invitation)
 
 

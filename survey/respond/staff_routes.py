@@ -8,12 +8,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from .. import menu
+from ..auth import roles_required
 from ..context import current_agency
 from ..db import db
 from ..i18n import KNOWN
 from ..models import Channel, Role, Wave
-from ..staff import menu
-from ..staff.auth import roles_required
 from . import flow
 from .forms import KeyedEntryForm, page_form, values_of
 

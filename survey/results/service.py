@@ -164,7 +164,7 @@ def export_table(waves: Sequence[Wave]) -> tuple[pd.DataFrame, Codebook]:
 
 def response_rates(waves: Sequence[Wave]) -> dict[str, Any]:
     """RR1 and RR2 per invitation wave, from the staff console's response-rate code."""
-    from ..staff.rates import invitation_rates
+    from ..rates import invitation_rates
 
     out = {}
     for w in waves:

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from analysis.tables import GROUP_VARIABLES
 
+from ..auth import roles_required
 from ..context import current_agency, locale_code
 from ..db import db
+from ..menu import register
 from ..models import Role, Wave
-from ..staff.auth import roles_required
-from ..staff.menu import register
 from . import present, service
 
 bp = Blueprint("results_staff", __name__, template_folder="templates")

@@ -7,14 +7,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from .. import throttle
+from ..auth import current_user, hash_password, record_role_change, role_changes, roles_required
 from ..context import current_agency
 from ..db import db
+from ..menu import register
 from ..models import Role, StaffUser
-from . import throttle
-from .auth import current_user, hash_password, roles_required
 from .blueprint import bp
 from .forms import ROLE_LABELS, StaffUserForm
-from .menu import register
 
 register(_l("Staff accounts"), "staff.users", (Role.ADMIN,), order=90)
 
@@ -33,7 +33,11 @@ def users():
     people = db.session.scalars(
         select(StaffUser).where(StaffUser.agency_id == current_agency().id).order_by(StaffUser.name)
     ).all()
-    return render_template("staff/users.html", people=people, role_labels=ROLE_LABELS)
+    locked = throttle.locked_accounts(throttle.SIGNIN, [p.email for p in people])
+    return render_template(
+        "staff/users.html", people=people, role_labels=ROLE_LABELS, locked=locked,
+        changes=role_changes(current_agency().id),
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -41,6 +45,7 @@ def users():
 def user_new():
     form = StaffUserForm(creating=True, taken=_taken())
     if form.validate_on_submit():
+        db.write()
         user = StaffUser(
             agency_id=current_agency().id,
             email=form.email.data.strip().lower(),
@@ -51,6 +56,8 @@ def user_new():
             active=form.active.data,
         )
         db.session.add(user)
+        db.session.flush()
+        record_role_change(user, [], current_user())
         db.session.commit()
         flash(_("The account for %(email)s is created.", email=user.email), "success")
         return redirect(url_for("staff.users"), code=303)
@@ -75,6 +82,8 @@ def user_edit(user_id: int):
                 or set(form.roles.data) != set(person.roles)
                 or (person.active and not form.active.data)
             )
+            db.write()
+            before = list(person.roles)
             person.name = form.name.data.strip()
             person.email = form.email.data.strip().lower()
             person.roles = sorted(set(form.roles.data))
@@ -86,13 +95,13 @@ def user_edit(user_id: int):
                 person.totp_secret = None
                 person.totp_last_step = None
             if form.unlock.data:
-                person.failed_logins = 0
-                person.locked_until = None
-                throttle.clear("signin-email", person.email)
+                throttle.forget_account(throttle.SIGNIN, person.email, everywhere=True)
+            record_role_change(person, before, me)
             if signed_out and person.id != me.id:
                 # A changed password, roles or second factor takes effect at once on every device.
                 person.session_version += 1
             db.session.commit()
             flash(_("The account for %(email)s is saved.", email=person.email), "success")
             return redirect(url_for("staff.users"), code=303)
-    return render_template("staff/user_form.html", form=form, person=person)
+    locked = bool(throttle.locked_accounts(throttle.SIGNIN, [person.email]))
+    return render_template("staff/user_form.html", form=form, person=person, locked=locked)

@@ -8,13 +8,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import export as export_module
+from ..auth import roles_required
 from ..context import current_agency
 from ..db import db
+from ..menu import register
 from ..models import Role, Wave
-from .auth import roles_required
 from .blueprint import bp
 from .forms import ExportForm, choices
-from .menu import register
 
 register(_l("Exports"), "staff.export", (Role.ANALYST,), order=40)
 

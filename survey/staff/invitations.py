@@ -19,14 +19,15 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
+from ..auth import roles_required
 from ..db import db
 from ..i18n import KNOWN, direction, html_lang
 from ..models import Invitation, InvitationStatus, Role, Wave, WaveMode, today
+from ..qr import qr_svg
 from ..security import generate_code, is_well_formed, keyed_hash, normalize_code
-from .auth import roles_required
+from ..spreadsheet import csv_safe
 from .blueprint import bp
 from .forms import UndeliverableForm, invitations_form
-from .routes_helpers import csv_safe
 from .waves import get_wave
 
 INVITATION_BITS = 72
@@ -132,8 +133,6 @@ def invitations(slug: str):
     elif wave.status() == "closed":
         blocked = _("This wave has closed: no new invitations can be made.")
     if blocked is None and form.validate_on_submit():
-        from .routes import qr_svg
-
         issued: list[IssuedCode] = []
         for name, _pop, count, probability in form.stratum_fields():
             if count.data:

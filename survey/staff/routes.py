@@ -7,16 +7,10 @@ own modules and are imported at the bottom so that they register on the same blu
 from __future__ import annotations
 
 import pyotp
-import segno
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
 
-from ..db import db
-from ..errors import render_error
-from ..models import Role
-from ..security import is_safe_next
-from .auth import (
+from ..auth import (
     SignIn,
     attempt_code,
     attempt_password,
@@ -30,9 +24,13 @@ from .auth import (
     signed_in_required,
     verify_password,
 )
+from ..db import db
+from ..menu import visible_menu
+from ..models import Role
+from ..qr import qr_svg
+from ..security import is_safe_next
 from .blueprint import bp
 from .forms import CodeForm, ConfirmForm, PasswordChangeForm, SignInForm
-from .menu import visible_menu
 
 
 @bp.app_context_processor
@@ -52,7 +50,14 @@ def _after_sign_in():
     return redirect(target if is_safe_next(target) else url_for("staff.dashboard"), code=303)
 
 
-LOCKED_MESSAGE = "Too many failed attempts. Wait 15 minutes, then try again, or ask an administrator to unlock your account."
+def _refused_message() -> str:
+    # The one answer to every refused sign-in: wrong, unknown, inactive or locked out alike.
+    minutes = max(1, current_app.config["THROTTLE_RULES"]["signin"].window // 60)
+    return _(
+        "The email address or password is not right. After several wrong tries, sign-in from your "
+        "network pauses for %(minutes)d minutes; an administrator can unlock your account.",
+        minutes=minutes,
+    )
 
 
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
@@ -60,16 +65,11 @@ def sign_in_page():
     form = SignInForm()
     if form.validate_on_submit():
         result = attempt_password(form.email.data, form.password.data)
-        if result is SignIn.BUSY:
-            return render_error(429)
         if result is SignIn.OK:
             return _after_sign_in()
         if result is SignIn.NEED_CODE:
             return redirect(url_for("staff.sign_in_code", next=request.args.get("next")), code=303)
-        if result is SignIn.LOCKED:
-            form.password.errors.append(_(LOCKED_MESSAGE))
-        else:
-            form.password.errors.append(_("The email address or password is not right"))
+        form.password.errors.append(_refused_message())
     return render_template("staff/sign_in.html", form=form)
 
 
@@ -81,13 +81,9 @@ def sign_in_code():
         return redirect(url_for("staff.sign_in"))
     form = CodeForm()
     if form.validate_on_submit():
-        result = attempt_code(user, form.code.data)
-        if result is SignIn.OK:
+        if attempt_code(user, form.code.data) is SignIn.OK:
             return _after_sign_in()
-        if result is SignIn.LOCKED:
-            form.code.errors.append(_(LOCKED_MESSAGE))
-        else:
-            form.code.errors.append(_("That code is not right. Enter the code your app shows now"))
+        form.code.errors.append(_("That code is not right. Enter the code your app shows now"))
     return render_template("staff/sign_in_code.html", form=form)
 
 
@@ -117,7 +113,7 @@ def account():
             # Other devices signed in with the old password are signed out.
             user.session_version += 1
             db.session.commit()
-            from .auth import sign_in
+            from ..auth import sign_in
 
             sign_in(user)
             flash(_("Your password is changed. You are signed out on every other device."), "success")
@@ -134,12 +130,6 @@ def sign_out_all():
     sign_out_everywhere(current_user())
     flash(_("You are signed out on every device, including this one."), "success")
     return redirect(url_for("staff.sign_in"), code=303)
-
-
-def qr_svg(data: str, title: str, scale: int = 4) -> Markup:
-    """A QR code as inline SVG (segno writes attributes, never style=, so the CSP allows it)."""
-    svg = segno.make(data, error="m").svg_inline(scale=scale, title=title, svgclass="qr", lineclass="qr-line")
-    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))  # noqa: S704  # nosec B704 - segno SVG of our own start URL
 
 
 @bp.route("/account/second-factor", methods=["GET", "POST"])

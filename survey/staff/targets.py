@@ -14,9 +14,11 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import delete, select
 
+from ..auth import roles_required
 from ..context import current_agency
 from ..db import db
 from ..instrument_store import definition_of
+from ..menu import register
 from ..models import (
     Agency,
     Instrument,
@@ -26,10 +28,8 @@ from ..models import (
     Wave,
     WaveStratum,
 )
-from .auth import roles_required
 from .blueprint import bp
 from .forms import TargetsForm
-from .menu import register
 
 TARGET_ROLES = (Role.ANALYST, Role.SURVEY_MANAGER)
 register(_l("Population targets"), "staff.targets", TARGET_ROLES, order=50)

@@ -11,9 +11,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..auth import roles_required
 from ..context import current_agency
 from ..db import db
 from ..i18n import KNOWN
+from ..menu import register
 from ..models import (
     Instrument,
     InstrumentVersion,
@@ -25,10 +27,8 @@ from ..models import (
     WaveStratum,
     today,
 )
-from .auth import roles_required
 from .blueprint import bp
 from .forms import ConfirmForm, PublishForm, WaveForm, next_quarter
-from .menu import register
 
 register(_l("Questionnaires"), "staff.instruments", (Role.SURVEY_MANAGER,), order=10)
 register(_l("Waves"), "staff.waves", (Role.SURVEY_MANAGER, Role.ADMIN), order=20)

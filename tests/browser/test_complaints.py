@@ -73,9 +73,9 @@ def test_complaint_with_only_a_sentence(page, lang):
 def investigator(live_app):
     import uuid
 
+    from survey.auth import hash_password
     from survey.db import db
     from survey.models import Agency, StaffUser
-    from survey.staff.auth import hash_password
 
     password = "investigator-password-2026"
     email = f"inv-{uuid.uuid4().hex[:6]}@example.org"

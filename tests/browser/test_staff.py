@@ -9,10 +9,10 @@ import secrets
 import pytest
 
 from survey import create_app
+from survey.auth import hash_password
 from survey.db import db
 from survey.models import Agency, InstrumentVersion, Role, StaffUser, Wave, WaveMode, WaveStratum
 from survey.models import today as app_today
-from survey.staff.auth import hash_password
 from tests.browser.conftest import assert_accessible
 
 PASSWORD = "browser test password"

@@ -11,8 +11,6 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 
-import pytest
-
 from survey.security import generate_code
 from tests.production.stack import STAFF_PASSWORD, Browserless, Stack
 from tests.pagetext import RECEIPT
@@ -65,7 +63,6 @@ def test_wrong_receipt_codes_from_one_address_do_not_lock_out_another(stack: Sta
     assert (status, location) == (303, "/complaints/status"), f"resident refused: {status} {location}"
 
 
-@pytest.mark.xfail(strict=True, reason="sign-in limits still per account and site-wide (issue 13, point 5)")
 def test_wrong_passwords_from_one_address_do_not_lock_out_the_owner(stack: Stack):
     email = stack.staff["investigator"]
     attacker = Browserless(stack, "127.0.0.2", keep_cookies=False)

@@ -132,8 +132,7 @@ class Deployment:
 
 
 class Gunicorn:
-    """gunicorn with the repository's gunicorn.conf.py and 2 workers (or ``workers``), in its own
-    process group.
+    """gunicorn with the repository's gunicorn.conf.py and 2 workers (or ``workers``), in its own process group.
 
     It serves ``wsgi:app`` for ``deployment``; the load benchmark also serves its bare endpoint
     (``app_spec``, found on ``pythonpath``, with no deployment) under exactly the same settings.

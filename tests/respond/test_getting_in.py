@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from survey.db import db
 from survey.models import Invitation, Response, Sample, SurveyDraft, WaveMode
 from survey.models import today as app_today
-from survey.respond import throttle
 from tests.respond.conftest import enter, errors_of, page_path
 
 
@@ -83,7 +82,7 @@ def test_an_empty_code_asks_for_the_code(client, code):
 
 
 def test_code_attempts_are_throttled_per_client_even_with_a_new_session(client, app, code):
-    for _ in range(throttle.LIMIT):
+    for _ in range(app.config["THROTTLE_RULES"]["access_code"].per_address):
         assert enter(client, "ABCDE-FGHJK-MNPQR").status_code == 400
     response = enter(client, code)  # even a good code waits out the window
     assert response.status_code == 429

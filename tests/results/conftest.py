@@ -63,8 +63,8 @@ def demo_sign_in(demo_app, demo_client):
     """Sign in as a new staff user of the demo agency with the given roles."""
     import uuid
 
+    from survey.auth import hash_password
     from survey.models import Agency, StaffUser
-    from survey.staff.auth import hash_password
     from tests.conftest import PASSWORD
 
     def do(*roles):

@@ -142,7 +142,7 @@ def test_csv_injection_is_neutralised_in_text_only(app, two_waves, tmp_path):
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
 def test_csv_safe(text):
-    from survey.staff.routes_helpers import csv_safe
+    from survey.spreadsheet import csv_safe
 
     assert csv_safe(text) == "'" + text
     assert csv_safe("plain") == "plain"

@@ -10,7 +10,7 @@ import pytest
 from survey.db import db
 from survey.models import Invitation, InvitationStatus, PopulationTarget, Role, WaveMode
 from survey.models import today as app_today
-from survey.staff.rates import Rates
+from survey.rates import Rates
 
 
 def test_rates_formulas():

@@ -1,4 +1,4 @@
-"""Small helpers shared by the staff console and the export writer."""
+"""Small helpers for writing spreadsheets (CSV) safely, shared by the staff console and the export writer."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import url_for
 from flask_babel import LazyString
 
-from ..models import Role, StaffUser
+from .models import Role, StaffUser
 
 
 @dataclass(frozen=True)
