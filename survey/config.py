@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 import zoneinfo
