@@ -21,5 +21,5 @@ def everything_in_the_database(app) -> str:
                 for column, value in row.items():
                     parts.append(repr(value))
                     if isinstance(value, bytes | memoryview) and column.endswith("_enc"):
-                        parts.append(crypto.decrypt(bytes(value)) or "")
+                        parts.append(crypto.decrypt(bytes(value), f"{table.name}.{column}") or "")
     return "\n".join(parts)
