@@ -405,7 +405,7 @@ def _complaints(rng: np.random.Generator, agency: Agency, investigator: StaffUse
             categories=sorted({categories[int(rng.integers(0, len(categories)))] for _ in range(int(rng.integers(1, 3)))}),
             status=status,
             disposition=disposition,
-            language="es" if rng.random() < 0.2 else "en",
+            language_enc=crypto.encrypt("es" if rng.random() < 0.2 else "en", Complaint.language_enc),
             narrative_enc=crypto.encrypt(COMPLAINT_STORIES[n % len(COMPLAINT_STORIES)], Complaint.narrative_enc),
             received_on=received,
             acknowledged_on=acknowledged,

@@ -385,7 +385,8 @@ class Complaint(Base):
         _enum(ComplaintStatus, "complaint_status"), default=ComplaintStatus.RECEIVED
     )
     disposition: Mapped[Disposition | None] = mapped_column(_enum(Disposition, "disposition"))
-    language: Mapped[str] = mapped_column(String(16))
+    # Sealed: no statistic or filter needs it, and a rarely spoken language singles a resident out.
+    language_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     on_behalf: Mapped[bool] = mapped_column(Boolean, default=False)
     wants_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     # Sealed: the day of a stop, read from the database, finds the complaint about it.

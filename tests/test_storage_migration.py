@@ -76,7 +76,7 @@ def _fill_under_old_scheme(url: str, fernet_key: bytes) -> None:
             "expires_at": dt.datetime(2026, 11, 25, 15, tzinfo=dt.UTC)})
         conn.execute(t["complaint"].insert(), {
             "id": "c1", "agency_id": 1, "reference": "C-2026-0001", "receipt_hash": "r" * 64, "channel": "web",
-            "categories": ["property"], "status": "received", "language": "en", "on_behalf": False,
+            "categories": ["property"], "status": "received", "language": "vi", "on_behalf": False,
             "wants_contact": True, "incident_date": dt.date(2026, 11, 20), "district": "North",
             "narrative_enc": fernet.encrypt(NARRATIVE.encode()), "contact_enc": fernet.encrypt(CONTACT.encode()),
             "received_on": WEDNESDAY})
@@ -110,9 +110,10 @@ def test_migration_and_migrate_encryption_convert_an_old_database(old_database, 
             fields = service.decrypted(complaint)
             assert fields["narrative"] == NARRATIVE
             assert fields["contact"] == {"method": "phone", "details": "555-0142"}
-            assert fields["incident_date"] == dt.date(2026, 11, 20)
+            assert fields["incident_date"] == dt.date(2026, 11, 20) and fields["language"] == "vi"
             assert service.body_of(db.session.scalars(select(ComplaintMessage)).one()) == "Any news?"
-            for blob in (complaint.narrative_enc, complaint.contact_enc, complaint.incident_date_enc):
+            for blob in (complaint.narrative_enc, complaint.contact_enc, complaint.incident_date_enc,
+                         complaint.language_enc):
                 assert blob[:1] == crypto.VERSION and blob[1:5] == ring.keys[0].id
             invitations = {i.id: (i.started, i.used) for i in db.session.scalars(select(Invitation))}
             assert invitations == {1: (True, True), 2: (True, False), 3: (False, False)}

@@ -5,9 +5,9 @@ Revision ID: 0007_storage_privacy
 Revises: 0005_audit_object_index
 
 Unfinished drafts are dropped (their new form is sealed under a key only the resident's cookie
-holds, which the server never had): run it at a quiet hour. Incident dates move into
-``incident_date_enc`` as ``legacy:YYYY-MM-DD`` until ``flask complaints migrate-encryption`` seals
-them (the migration has no keys). Invitation dates become flags; response dates become the Monday
+holds, which the server never had): run it at a quiet hour. Incident dates and complaint
+languages move into ``incident_date_enc`` and ``language_enc`` as ``legacy:<value>`` until
+``flask complaints migrate-encryption`` seals them (the migration has no keys). Invitation dates become flags; response dates become the Monday
 of their ISO week. ``complaint.district`` was never written by the app and is dropped.
 """
 
@@ -61,12 +61,16 @@ def upgrade() -> None:
 
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.add_column(sa.Column("incident_date_enc", sa.LargeBinary(), nullable=True))
-    if _sqlite():
-        op.execute("UPDATE complaint SET incident_date_enc = CAST('legacy:' || incident_date AS BLOB) WHERE incident_date IS NOT NULL")
-    else:
-        op.execute("UPDATE complaint SET incident_date_enc = convert_to('legacy:' || CAST(incident_date AS text), 'UTF8') WHERE incident_date IS NOT NULL")
+        batch_op.add_column(sa.Column("language_enc", sa.LargeBinary(), nullable=True))
+    for clear, sealed in (("incident_date", "incident_date_enc"), ("language", "language_enc")):
+        if _sqlite():
+            op.execute(f"UPDATE complaint SET {sealed} = CAST('legacy:' || {clear} AS BLOB) WHERE {clear} IS NOT NULL")
+        else:
+            op.execute(f"UPDATE complaint SET {sealed} = convert_to('legacy:' || CAST({clear} AS text), 'UTF8') "
+                       f"WHERE {clear} IS NOT NULL")
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.drop_column("incident_date")
+        batch_op.drop_column("language")
         batch_op.drop_column("district")
 
 
@@ -74,13 +78,18 @@ def downgrade() -> None:
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.add_column(sa.Column("district", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("incident_date", sa.Date(), nullable=True))
-    # Sealed dates cannot be opened here (no keys): only values not yet sealed come back.
-    if _sqlite():
-        op.execute("UPDATE complaint SET incident_date = substr(CAST(incident_date_enc AS TEXT), 8) WHERE CAST(incident_date_enc AS TEXT) LIKE 'legacy:%'")
-    else:
-        op.execute("UPDATE complaint SET incident_date = CAST(substr(convert_from(incident_date_enc, 'UTF8'), 8) AS date) WHERE position('legacy:'::bytea in incident_date_enc) = 1")
+        batch_op.add_column(sa.Column("language", sa.String(length=16), server_default="en", nullable=False))
+    # Sealed values cannot be opened here (no keys): only values not yet sealed come back.
+    for clear, sealed, cast in (("incident_date", "incident_date_enc", "date"), ("language", "language_enc", "text")):
+        if _sqlite():
+            op.execute(f"UPDATE complaint SET {clear} = substr(CAST({sealed} AS TEXT), 8) "
+                       f"WHERE CAST({sealed} AS TEXT) LIKE 'legacy:%'")
+        else:
+            op.execute(f"UPDATE complaint SET {clear} = CAST(substr(convert_from({sealed}, 'UTF8'), 8) AS {cast}) "
+                       f"WHERE position('legacy:'::bytea in {sealed}) = 1")
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.drop_column("incident_date_enc")
+        batch_op.drop_column("language_enc")
 
     with op.batch_alter_table("invitation", schema=None) as batch_op:
         batch_op.add_column(sa.Column("started_on", sa.Date(), nullable=True))

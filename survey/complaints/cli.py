@@ -18,7 +18,7 @@ complaints_cli = AppGroup("complaints", help="Complaint keys and retention.")
 #: Every sealed column, by model. ``crypto`` binds each value to its column's name.
 ENCRYPTED = {
     Complaint: (
-        Complaint.incident_date_enc, Complaint.narrative_enc, Complaint.location_enc, Complaint.officers_enc,
+        Complaint.incident_date_enc, Complaint.language_enc, Complaint.narrative_enc, Complaint.location_enc, Complaint.officers_enc,
         Complaint.witnesses_enc, Complaint.contact_enc,
     ),
     ComplaintMessage: (ComplaintMessage.body_enc,),

@@ -110,7 +110,7 @@ def file_complaint(
         receipt_hash=receipt_hash(code),
         channel=channel,
         categories=sorted(set(data.get("categories") or [])),
-        language=data.get("language") or agency.default_language,
+        language_enc=crypto.encrypt(data.get("language") or agency.default_language, Complaint.language_enc),
         on_behalf=bool(data.get("on_behalf")) or channel == Channel.THIRD_PARTY,
         wants_contact=wants_contact,
         incident_date_enc=crypto.encrypt(incident.isoformat() if incident else None, Complaint.incident_date_enc),
@@ -196,6 +196,7 @@ def decrypted(complaint: Complaint) -> dict[str, Any]:
     """Everything the resident wrote, decrypted, for staff pages (shown escaped by Jinja)."""
     return {
         "incident_date": incident_date_of(complaint),
+        "language": crypto.decrypt(complaint.language_enc, Complaint.language_enc),
         "narrative": crypto.decrypt(complaint.narrative_enc, Complaint.narrative_enc),
         "location": crypto.decrypt(complaint.location_enc, Complaint.location_enc),
         "officers": crypto.decrypt(complaint.officers_enc, Complaint.officers_enc),

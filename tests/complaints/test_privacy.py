@@ -208,7 +208,7 @@ def test_erase_contacts_after_retention_keeps_the_rest(app, agency, runner):
         for ref, closed in (("C-1", today - dt.timedelta(days=400)), ("C-2", today - dt.timedelta(days=10)), ("C-3", None)):
             db.session.add(Complaint(
                 agency_id=agency.id, reference=ref, receipt_hash=ref, channel=Channel.WEB, categories=["force"],
-                language="en", received_on=today - dt.timedelta(days=500), wants_contact=True,
+                received_on=today - dt.timedelta(days=500), wants_contact=True,
                 status=ComplaintStatus.CLOSED if closed else ComplaintStatus.UNDER_REVIEW,
                 disposition=Disposition.SUSTAINED if closed else None, closed_on=closed,
                 narrative_enc=crypto.encrypt("story " + ref, Complaint.narrative_enc),

@@ -16,7 +16,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import form_token
-from tests.privacy import MARKER_AGENT, MARKER_FORWARDED, MARKER_IP, everything_in_the_database, server_files
+from tests.privacy import (
+    MARKER_AGENT,
+    MARKER_FORWARDED,
+    MARKER_IP,
+    everything_in_the_database,
+    server_files,
+)
 from tests.privacy import MARKERS as ADDRESS_AND_AGENT_MARKERS
 from tests.reliability.harness import ROOT, Gunicorn, Resident, Tally
 
