@@ -11,6 +11,7 @@ prints them). The report is English; the platform's pages are the translated vie
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import html
 import math
@@ -24,9 +25,32 @@ import pandas as pd
 from .io import Codebook
 from .tables import GROUP_NAMES, GROUP_VARIABLES, WaveTables, describe_change, wave_tables
 
-__all__ = ["write_report", "REPORT_NAME"]
+__all__ = ["write_report", "withhold_small_cells", "REPORT_NAME"]
 
 REPORT_NAME = "report.html"
+
+#: What a withheld estimate or change loses; ``n`` stays so the reader sees why.
+_ESTIMATE_VALUES = ["estimate", "se", "ci_low", "ci_high", "df", "deff"]
+_CHANGE_VALUES = ["estimate_from", "estimate_to", "difference", "se", "ci_low", "ci_high", "df", "p_value", "p_holm", "p_bh"]
+
+
+def withhold_small_cells(tables: WaveTables) -> WaveTables:
+    """The tables with every estimate from fewer than ``tables.min_n`` respondents withheld.
+
+    A withheld estimate keeps its row and ``n`` but loses its value, interval and design effect
+    (NaN), and ``withheld`` is True; a change or trend that involves such a cell (``too_few``) is
+    blanked the same way, since the difference and one published estimate give the other.
+
+    >>> t = withhold_small_cells(tables)  # doctest: +SKIP
+    >>> t.estimates.loc[t.estimates["n"] < t.min_n, "estimate"].isna().all()  # doctest: +SKIP
+    True
+    """
+    est = tables.estimates.copy()
+    est["withheld"] = est["n"] < tables.min_n
+    est.loc[est["withheld"], _ESTIMATE_VALUES] = float("nan")
+    ch = tables.changes.copy()
+    ch.loc[ch["too_few"].astype(bool), _CHANGE_VALUES] = float("nan")
+    return dataclasses.replace(tables, estimates=est, changes=ch)
 
 CSS = """
 body { font-family: system-ui, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #1b1b1b; max-width: 60rem;
@@ -112,7 +136,8 @@ def _series(est: pd.DataFrame, measure: str, label: str, by: str | None = None, 
     waves = list(waves or rows.index)
 
     def col(name: str) -> list[float | None]:
-        return [float(rows.at[w, name]) if w in rows.index else None for w in waves]
+        values = [float(rows.at[w, name]) if w in rows.index else None for w in waves]
+        return [None if v is None or math.isnan(v) else v for v in values]  # NaN: withheld
 
     return Series(label, waves, col("estimate"), col("ci_low"), col("ci_high"))
 
@@ -194,6 +219,9 @@ def _estimate_table(tables: WaveTables, codebook: Codebook, measures: pd.DataFra
                 r = lookup.get((m.mi, d, w))
                 if r is None:
                     cells.append('<td class="num">–</td>')
+                elif getattr(r, "withheld", False):
+                    cells.append(f'<td class="num">withheld<br><span class="meta">fewer than {tables.min_n:,} '
+                                 'respondents</span></td>')
                 else:
                     cells.append(f'<td class="num">{_fmt(r.estimate, m.scale)} <span class="ci">({_fmt(r.ci_low, m.scale)}–'
                                  f'{_fmt(r.ci_high, m.scale)})</span><br><span class="meta">n {r.n:,} · deff '
@@ -261,8 +289,9 @@ def _methodology(tables: WaveTables, codebook: Codebook, frame: pd.DataFrame, ra
         "<p>Changes are last wave minus first wave; with three or more waves the tables also hold the linear trend per "
         "wave (changes.csv). Tests are t tests on the design degrees of freedom. p-values are adjusted within each "
         f"table (index changes, question changes, each breakdown): Holm, and Benjamini-Hochberg beside it. A change is "
-        f"called detectable when its Holm-adjusted p is below {tables.alpha}. Cells from fewer than {tables.min_n} "
-        "responses are not compared.</p>")
+        f"called detectable when its Holm-adjusted p is below {tables.alpha}. Estimates from fewer than {tables.min_n} "
+        "respondents are withheld (tables, charts and estimates.csv, whose withheld column is then true) and not "
+        "compared.</p>")
     items = []
     for ix in codebook.indexes:
         members = ", ".join(f"{it['key']} ({it['min']}–{it['max']}{', reversed' if it.get('reverse') else ''})"
@@ -298,9 +327,14 @@ def write_report(
     title: str = "Community trust survey: results by wave",
     min_n: int = 10,
     level: float = 0.95,
+    withhold: bool = True,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> dict[str, float]:
-    """Write the report folder; return the seconds each stage took."""
+    """Write the report folder; return the seconds each stage took.
+
+    ``withhold``: estimates from fewer than ``min_n`` respondents are withheld in every table,
+    chart and CSV (:func:`withhold_small_cells`); the report says so where they are.
+    """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     times: dict[str, float] = {}
@@ -308,6 +342,8 @@ def write_report(
     progress("weights and estimates: every index and question, overall and by " + ", ".join(breakdowns))
     tables = wave_tables(frame, codebook, waves=waves, breakdowns=breakdowns, min_n=min_n, level=level,
                          exclude=exclude)
+    if withhold:
+        tables = withhold_small_cells(tables)
     times["weights and estimates"] = time.perf_counter() - start
     progress(f"  {len(tables.estimates):,} estimates and {len(tables.changes):,} changes in "
              f"{times['weights and estimates']:.1f} s")

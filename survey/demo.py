@@ -41,6 +41,7 @@ from .models import (
     WaveStratum,
     random_id,
     today,
+    week_of,
 )
 from .security import generate_code, keyed_hash, normalize_code
 
@@ -303,7 +304,7 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
                 "language": str(languages[i]),
                 "channel": str(channels[i]),
                 "selection_probability": invited_per[district] / DISTRICTS[district],
-                "submitted_on": first_day + dt.timedelta(days=int(day_offsets[i])),
+                "submitted_on": week_of(first_day + dt.timedelta(days=int(day_offsets[i]))),
             }
         )
         for key, values in codes.items():
@@ -346,8 +347,8 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
                     "status": status if not was_used else InvitationStatus.SENT.value,
                     "batch": f"{wave.slug}-mailing",
                     "created_on": wave.opens_on - dt.timedelta(days=5),
-                    "started_on": wave.opens_on if was_used or j % 25 == 0 else None,
-                    "used_on": wave.opens_on if was_used else None,
+                    "started": was_used or j % 25 == 0,
+                    "used": was_used,
                 }
             )
     session.execute(insert(Invitation), invitation_rows)
@@ -404,9 +405,8 @@ def _complaints(rng: np.random.Generator, agency: Agency, investigator: StaffUse
             categories=sorted({categories[int(rng.integers(0, len(categories)))] for _ in range(int(rng.integers(1, 3)))}),
             status=status,
             disposition=disposition,
-            language="es" if rng.random() < 0.2 else "en",
-            district=list(DISTRICTS)[int(rng.integers(0, len(DISTRICTS)))],
-            narrative_enc=crypto.encrypt(COMPLAINT_STORIES[n % len(COMPLAINT_STORIES)]),
+            language_enc=crypto.encrypt("es" if rng.random() < 0.2 else "en", Complaint.language_enc),
+            narrative_enc=crypto.encrypt(COMPLAINT_STORIES[n % len(COMPLAINT_STORIES)], Complaint.narrative_enc),
             received_on=received,
             acknowledged_on=acknowledged,
             review_started_on=review,
@@ -419,7 +419,10 @@ def _complaints(rng: np.random.Generator, agency: Agency, investigator: StaffUse
                     seq=1,
                     author="staff",
                     staff_user_id=investigator.id,
-                    body_enc=crypto.encrypt("Thank you. We have received your complaint and an investigator is assigned."),
+                    body_enc=crypto.encrypt(
+                        "Thank you. We have received your complaint and an investigator is assigned.",
+                        ComplaintMessage.body_enc,
+                    ),
                     created_on=acknowledged,
                 )
             )

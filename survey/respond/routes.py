@@ -43,7 +43,7 @@ def _never_cache(response: HTTPResponse) -> HTTPResponse:
     return response
 
 
-def _set_draft_cookie(response: HTTPResponse, token: str, draft: flow.AnyDraft) -> HTTPResponse:
+def _set_draft_cookie(response: HTTPResponse, token: str, draft: flow.DraftRow) -> HTTPResponse:
     response.set_cookie(
         DRAFT_COOKIE,
         token,

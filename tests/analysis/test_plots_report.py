@@ -191,3 +191,23 @@ def test_report_command_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "weights and estimates" in err and "wrote" in err
     assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_the_report_withholds_estimates_from_small_cells(tmp_path):
+    """Districts of about 100 respondents against a threshold of 120: every district estimate is
+    withheld in estimates.csv and report.html, and said so; without withholding they would show."""
+    frame, codebook = synthetic_export(waves=2, per_wave=300, districts=3, seed=5)
+    write_report(frame, codebook, tmp_path / "kept", breakdowns=["district"], min_n=120)
+    write_report(frame, codebook, tmp_path / "open", breakdowns=["district"], min_n=120, withhold=False)
+    kept = pd.read_csv(tmp_path / "kept" / "estimates.csv")
+    opened = pd.read_csv(tmp_path / "open" / "estimates.csv")
+    small = kept["n"] < 120
+    assert small.any() and (~small).any()
+    assert kept.loc[small, ["estimate", "se", "ci_low", "ci_high", "deff"]].isna().all().all()
+    assert kept.loc[small, "withheld"].all() and not kept.loc[~small, "withheld"].any()
+    assert kept.loc[~small, "estimate"].notna().all()
+    assert opened.loc[opened["n"] < 120, "estimate"].notna().all(), "the check can fail: without withholding they show"
+    changes = pd.read_csv(tmp_path / "kept" / "changes.csv")
+    assert changes.loc[changes["too_few"], ["difference", "estimate_from", "estimate_to"]].isna().all().all()
+    html_text = (tmp_path / "kept" / "report.html").read_text()
+    assert "withheld" in html_text and "fewer than 120" in html_text

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Date, func, inspect, select
 
 from survey.db import Base, db
-from survey.models import Answer, Invitation, Response, Sample, SurveyDraft
+from survey.models import Answer, Invitation, Response, Sample, SurveyDraft, week_of
 from survey.models import today as app_today
 from tests.respond.conftest import enter, page_path
 
@@ -57,7 +57,7 @@ def test_a_complete_submit_stores_the_response_and_uses_the_code(client, app, co
         assert stored.channel == "web" and stored.stratum == "North" and stored.language == "en"
         assert stored.selection_probability == pytest.approx(0.02)
         assert stored.sample == Sample.PROBABILITY
-        assert stored.submitted_on == app_today()
+        assert stored.submitted_on == week_of(app_today())
         answers = {(a.item_key, a.ordinal): (a.code, a.text) for a in stored.answers}
         assert answers == {
             ("safety_feel", 0): (8, None),
@@ -68,7 +68,7 @@ def test_a_complete_submit_stores_the_response_and_uses_the_code(client, app, co
             ("race_eth", 1): (7, None),
         }
         invitation = db.session.scalars(select(Invitation)).one()
-        assert invitation.used_on == app_today()
+        assert invitation.used
         assert db.session.scalar(select(func.count()).select_from(SurveyDraft)) == 0
 
 

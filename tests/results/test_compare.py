@@ -177,3 +177,17 @@ def test_report_command_shows_the_drift_and_prints_progress(demo_app, past_waves
 def test_report_command_refuses_unknown_waves(demo_app, tmp_path):
     result = demo_app.test_cli_runner().invoke(args=["report", "--waves", "nope", "--out", str(tmp_path)])
     assert result.exit_code != 0 and "No such wave: nope" in result.output
+
+
+def test_small_cells_are_withheld_on_the_comparison_page_and_charts(demo_app, demo_client, demo_sign_in, past_waves):
+    """With a threshold above every district's count, no district estimate is shown, and the page says why."""
+    first, last = past_waves[0], past_waves[-1]
+    demo_sign_in(Role.ANALYST)
+    shown = text_of(demo_client.get(compare_url([first, last])))
+    assert "Withheld: fewer than" not in shown, "the check can fail: normally districts are shown"
+    demo_app.config["SMALL_COUNT_THRESHOLD"] = 100_000
+    page = text_of(demo_client.get(compare_url([first, last])))
+    assert "Withheld: fewer than 100000 respondents" in page or "Withheld: fewer than 100,000 respondents" in page
+    assert not re.search(r"Trust score \(East\) (rose|fell)", page)
+    svg = demo_client.get(f"/staff/compare/chart.svg?waves={first}&waves={last}&chart=domains&measure=trust&by=district")
+    assert svg.status_code == 200 and "nan" not in svg.get_data(as_text=True).lower()

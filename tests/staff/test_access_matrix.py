@@ -78,7 +78,7 @@ def url_values(app, make_wave, make_staff, add_response):
     someone = make_staff(Role.ANALYST, email="someone@example.org")
     with app.app_context():
         complaint = Complaint(agency_id=someone.agency_id, reference="C-TEST-0001", receipt_hash="0" * 64,
-                              channel=Channel.WEB, categories=["other"], language="en")
+                              channel=Channel.WEB, categories=["other"])
         db.session.add(complaint)
         db.session.commit()
         complaint_id = complaint.id
