@@ -3,7 +3,8 @@
 Pure functions on a respondent-level table; no web framework, no plotting imports.
 """
 
-from .compare import adjust_pvalues, compare_waves, trend
+from .changes import adjusted_level, holm_bh, linear_trend, satterthwaite_df, wave_change
+from .compare import adjust_pvalues, compare_waves
 from .design import Calibration, Design, Replicates
 from .estimate import (
     Estimates,
@@ -43,7 +44,11 @@ __all__ = [
     "read_export",
     "score_index",
     "score_indexes",
-    "trend",
+    "wave_change",
+    "linear_trend",
+    "satterthwaite_df",
+    "holm_bh",
+    "adjusted_level",
     "Design",
     "Estimates",
     "Replicates",

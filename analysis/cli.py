@@ -61,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="wave-over-wave changes of every index and item")
     c.add_argument("export", help="export CSV")
     c.add_argument("--codebook", required=True, help="codebook JSON")
-    c.add_argument("--rake-from-codebook", action="store_true", help="rake each wave to the codebook's targets")
+    rk = c.add_mutually_exclusive_group()
+    rk.add_argument("--rake-from-codebook", dest="rake", action="store_const", const=True,
+                    help="rake each wave to the codebook's targets (the default when it has any)")
+    rk.add_argument("--no-rake", dest="rake", action="store_const", const=False, help="base weights only")
     c.add_argument("--by", help="also compare within each value of this column (e.g. district)")
     c.add_argument("--level", type=float, default=0.95)
     c.add_argument("--min-n", type=int, default=10, help="fewer responses than this in a wave: not compared")
@@ -167,15 +170,16 @@ def _weight(args: argparse.Namespace) -> int:
 
 
 COMPARE_KEYS = [
-    "measure", "kind", "label", "category", "category_label", "by", "domain", "comparison", "wave_from", "wave_to",
-    "estimate_from", "estimate_to", "difference", "se", "ci_low", "ci_high", "p_value", "p_holm", "p_bh",
-    "n_from", "n_to", "detectable", "verdict",
+    "measure", "kind", "label", "category", "by", "domain", "comparison", "wave_from", "wave_to",
+    "estimate_from", "estimate_to", "difference", "se", "df", "ci_low", "ci_high", "p_value", "p_holm",
+    "ci_low_holm", "ci_high_holm", "level_holm", "p_bh", "ci_low_bh", "ci_high_bh", "level_bh", "family",
+    "n_from", "n_to", "comparable", "too_few", "detectable", "note", "verdict",
 ]
 
 
 def _compare(args: argparse.Namespace) -> int:
     frame, codebook = read_export(args.export, args.codebook)
-    table = compare_waves(frame, codebook, by=args.by, rake=args.rake_from_codebook, level=args.level,
+    table = compare_waves(frame, codebook, by=args.by, rake=args.rake, level=args.level,
                           min_n=args.min_n, progress=not args.quiet)
     if args.format == "text":
         for v in table["verdict"]:

@@ -8,13 +8,14 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from analysis.compare import _measures, build_design, rake_by_wave
-from analysis.estimate import difference, domain_estimates, mean
+from analysis.estimate import domain_estimates, mean
 from analysis.io import codebook_from_dict
 from analysis.report import write_report
 from analysis.synthetic import synthetic_export
-from analysis.tables import holm_bh, wave_tables
+from analysis.tables import build_design, holm_bh, rake_wave, wave_tables
+from analysis.tables import measures as _measures
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def test_batched_estimates_match_domain_estimates(export, rake):
     fw = frame[mask].reset_index(drop=True)
     design = build_design(fw)
     if rake:
-        design = rake_by_wave(design, fw, codebook.target_margins())
+        design = rake_wave(design, fw, codebook.target_margins())
     for k in (0, 1, 5, len(measures) - 1):
         y = measures[k]["values"][mask]
         for by in (None, "district", "age_band"):
@@ -50,20 +51,30 @@ def test_batched_estimates_match_domain_estimates(export, rake):
             np.testing.assert_array_equal(got["n"], ref.n[idx])
 
 
-def test_first_last_change_matches_difference_on_one_design(export):
-    """The change of an index between two waves equals analysis.difference on a joint design."""
+def test_first_last_change_is_the_difference_of_two_wave_means_with_satterthwaite_df(export):
+    """The change of an index between two waves: the difference of each wave's own raked mean, the
+    SE from the two variances, the Welch-Satterthwaite df from the two designs' dfs."""
     frame, codebook = export
     first, last = codebook.wave_order[0], codebook.wave_order[-1]
     tables = wave_tables(frame, codebook, waves=[first, last], breakdowns=[])
-    two = frame[frame["wave"].isin([first, last])].reset_index(drop=True)
-    design = rake_by_wave(build_design(two), two, codebook.target_margins())
-    y = next(m["values"] for m in _measures(two, codebook) if m["measure"] == "trust")
-    ref = difference(design, y, by=two["wave"].to_numpy(dtype=object), first=first, second=last)
+    ests = []
+    for w in (first, last):
+        fw = frame[frame["wave"] == w].reset_index(drop=True)
+        design = rake_wave(build_design(fw), fw, codebook.target_margins())
+        y = next(m["values"] for m in _measures(fw, codebook) if m["measure"] == "trust")
+        ests.append(mean(design, y).iloc[0])
+    (a, b) = ests
+    va, vb = a["se"] ** 2, b["se"] ** 2
+    df = (va + vb) ** 2 / (va**2 / a["df"] + vb**2 / b["df"])
+    assert a["df"] > 100 and b["df"] > 100  # answered respondents minus strata
     row = tables.changes[(tables.changes["measure"] == "trust") & tables.changes["by"].isna()].iloc[0]
-    assert row["difference"] == pytest.approx(ref["estimate"], rel=1e-7)
-    assert row["se"] == pytest.approx(ref["se"], rel=1e-6)
-    assert row["ci_low"] == pytest.approx(ref["ci_low"], rel=1e-6)
-    assert row["p_value"] == pytest.approx(ref["p_value"], rel=1e-5, abs=1e-12)
+    assert row["difference"] == pytest.approx(b["estimate"] - a["estimate"], rel=1e-10)
+    assert row["se"] == pytest.approx(np.sqrt(va + vb), rel=1e-8)
+    assert row["df"] == pytest.approx(df, rel=1e-10)
+    q = stats.t.ppf(0.975, df)
+    assert row["ci_low"] == pytest.approx(row["difference"] - q * row["se"], rel=1e-10)
+    p = 2 * stats.t.sf(abs(row["difference"] / row["se"]), df)
+    assert row["p_value"] == pytest.approx(p, rel=1e-8, abs=1e-300)
 
 
 def test_holm_and_bh_match_statsmodels():
@@ -79,15 +90,53 @@ def test_holm_and_bh_match_statsmodels():
     assert np.isnan(holm[3]) and np.isnan(bh[9])
 
 
-def test_an_item_missing_from_a_wave_is_not_compared(export):
+def test_an_item_missing_from_a_wave_stays_in_the_other_waves(export):
+    """Issue 17: an item not asked in one wave keeps its estimates and changes elsewhere; only the
+    changes that involve that wave are marked not comparable. An excluded item keeps its estimates."""
     frame, codebook = export
     frame = frame.copy()
-    frame.loc[frame["wave"] == codebook.wave_order[0], "eff_prevent"] = np.nan
-    tables = wave_tables(frame, codebook, breakdowns=[], exclude={"duty_back": "wording changed in version 2"})
+    w0, w1, w2 = codebook.wave_order
+    frame.loc[frame["wave"] == w0, "eff_prevent"] = np.nan
+    tables = wave_tables(frame, codebook, breakdowns=["district"],
+                         exclude={"duty_back": "wording changed in version 2"})
     reasons = dict(zip(tables.not_compared["measure"], tables.not_compared["reason"], strict=True))
     assert reasons["duty_back"] == "wording changed in version 2"
-    assert codebook.wave_order[0] in reasons["eff_prevent"]
-    assert not tables.changes["measure"].isin(["duty_back", "eff_prevent"]).any()
+    assert w0 in reasons["eff_prevent"]
+    est = tables.estimates[(tables.estimates["measure"] == "eff_prevent") & tables.estimates["by"].isna()]
+    assert est.set_index("wave")["interval"].to_dict() == {w0: "no answers", w1: "t", w2: "t"}
+    assert est.set_index("wave")["n"][w1] > 100
+    ch = tables.changes[(tables.changes["measure"] == "eff_prevent") & tables.changes["by"].isna()]
+    by_kind = {(r.comparison, r.wave_from, r.wave_to): r for r in ch.itertuples(index=False)}
+    step01, step12 = by_kind[("step", w0, w1)], by_kind[("step", w1, w2)]
+    assert not step01.comparable and step01.note == f"not comparable: not asked in {w0}"
+    assert np.isnan(step01.p_value) and np.isnan(step01.difference)
+    assert step12.comparable and step12.note == "" and 0 <= step12.p_value <= 1
+    assert not by_kind[("first_last", w0, w2)].comparable
+    assert not by_kind[("trend", w0, w2)].comparable  # two waves with answers are not a trend
+    excluded = tables.changes[tables.changes["measure"] == "duty_back"]
+    assert len(excluded) and not excluded["comparable"].any() and excluded["p_value"].isna().all()
+    assert (excluded["note"] == "not comparable: wording changed in version 2").all()
+    assert (tables.estimates.loc[tables.estimates["measure"] == "duty_back", "n"] > 0).any()
+
+
+def test_a_domain_without_answers_shows_as_no_answers(export):
+    frame, codebook = export
+    frame = frame.copy()
+    w0, w1, _w2 = codebook.wave_order
+    district = sorted(frame["district"].dropna().unique())[0]
+    frame.loc[(frame["wave"] == w1) & (frame["district"] == district), "trust_agency"] = np.nan
+    tables = wave_tables(frame, codebook, breakdowns=["district"])
+    est = tables.estimates
+    row = est[(est["measure"] == "trust_agency") & (est["domain"] == district) & (est["wave"] == w1)]
+    assert len(row) == 1 and row["n"].iloc[0] == 0 and row["interval"].iloc[0] == "no answers"
+    assert np.isnan(row["estimate"].iloc[0])
+    ch = tables.changes
+    step = ch[(ch["measure"] == "trust_agency") & (ch["domain"] == district) & (ch["comparison"] == "step")
+              & (ch["wave_from"] == w0)].iloc[0]
+    assert not step["comparable"] and step["note"] == f"not comparable: no answers in this domain in {w1}"
+    other = ch[(ch["measure"] == "trust_agency") & (ch["domain"] != district) & (ch["comparison"] == "step")
+               & (ch["wave_from"] == w0) & (ch["by"] == "district")]
+    assert other["comparable"].all()
 
 
 def test_codebook_from_dict_checks_the_format():

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from rref import DATA, RTOL, api, ref
 
-import analysis as an
 from analysis.cli import main
-from analysis.compare import adjust_pvalues, compare_waves, trend
+from analysis.compare import adjust_pvalues, compare_waves
 from analysis.io import read_export, read_targets
 from analysis.scales import cronbach_alpha, score_index, score_indexes
+from analysis.tables import wave_tables
 
 EXPORT = DATA / "export.csv"
 CODEBOOK = DATA / "codebook.json"
@@ -78,25 +78,25 @@ def comparison():
 
 def test_compare_finds_the_built_in_change(comparison):
     t = comparison
-    trust = t[(t["measure"] == "trust") & (t["comparison"] == "wave")]
+    trust = t[(t["measure"] == "trust") & (t["comparison"] == "step")]
     q2q3 = trust[trust["wave_to"] == "2025-q3"].iloc[0]
     assert q2q3["detectable"] and q2q3["difference"] > 5
-    assert "detectable" in q2q3["verdict"] and "Trust score" in q2q3["verdict"]
+    assert "larger than chance" in q2q3["verdict"] and "Trust score rose" in q2q3["verdict"]
     assert q2q3["ci_low"] < q2q3["difference"] < q2q3["ci_high"]
     assert {"p_holm", "p_bh"} <= set(t.columns)
     assert (t["p_holm"].dropna() >= t["p_value"].dropna()).all()
     assert (t["comparison"] == "trend").any()
 
 
-def test_compare_difference_matches_domain_estimates():
+def test_compare_is_the_tables_engine():
+    """python -m analysis compare shows the report's changes: same numbers, same Holm families."""
     frame, cb = read_export(EXPORT, CODEBOOK)
-    t = compare_waves(frame, cb, progress=False)
-    row = t[(t["measure"] == "trust_agency") & (t["wave_from"] == "2025-q1") & (t["comparison"] == "wave")].iloc[0]
-    from analysis.compare import build_design
-    d = build_design(frame)
-    diff = an.difference(d, frame["trust_agency"].to_numpy(), by=frame["wave"].to_numpy(), first="2025-q1", second="2025-q2")
-    assert row["difference"] == pytest.approx(diff["estimate"])
-    assert row["se"] == pytest.approx(diff["se"])
+    t = compare_waves(frame, cb, by="district", progress=False)
+    tables = wave_tables(frame, cb, breakdowns=["district"])
+    ref = tables.changes[tables.changes["comparison"] != "first_last"].reset_index(drop=True)
+    for col in ("difference", "se", "df", "ci_low", "p_value", "p_holm", "p_bh", "ci_low_holm"):
+        np.testing.assert_allclose(t[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-12)
+    assert set(t["comparison"]) == {"step", "trend"}
 
 
 def test_compare_by_domain_and_small_counts():
@@ -114,14 +114,6 @@ def test_adjust_pvalues_matches_definitions():
     np.testing.assert_allclose(holm[:3], [0.03, 0.06, 0.06])
     np.testing.assert_allclose(bh[:3], [0.03, 0.04, 0.04])
     assert np.isnan(holm[3])
-
-
-def test_trend_slope():
-    x = np.repeat([0.0, 1.0, 2.0], 50)
-    y = 10 + 2 * x + np.tile(np.linspace(-1, 1, 50), 3)
-    r = trend(y, x, np.ones_like(x))
-    assert r["slope"] == pytest.approx(2.0)
-    assert r["p_value"] < 1e-10
 
 
 # ---------------------------------------------------------------- command line
