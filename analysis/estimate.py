@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 CI_METHODS = ("logit", "beta", "wald")
-COLUMNS = ["variable", "category", "domain", "estimate", "se", "ci_low", "ci_high", "deff", "n", "df"]
+COLUMNS = ["variable", "category", "domain", "estimate", "se", "ci_low", "ci_high", "interval", "deff", "n", "df"]
 
 
 @dataclass(frozen=True)
@@ -433,15 +433,22 @@ def _frame(variable: str, est: Estimates, level: float, ci: str, category: Any =
         e = float(est.estimate[d])
         s = float(se[d])
         df = float(est.df[d])
-        if ci == "wald":
+        if est.n[d] == 0:
+            lo, hi, how = np.nan, np.nan, "no answers"
+        elif ci == "wald":
             lo, hi = ci_wald(e, s, level, df)
+            how = "t"
         elif ci == "logit":
             if e <= 0 or e >= 1:
+                # The logit interval does not exist at 0 and 1: say so in the interval column.
                 lo, hi = ci_korn_graubard(e, s, level, df, int(est.nrow[d]))
+                how = "korn-graubard"
             else:
                 lo, hi = ci_logit(e, s, level, df)
+                how = "logit"
         elif ci == "beta":
             lo, hi = ci_korn_graubard(e, s, level, df, int(est.nrow[d]))
+            how = "korn-graubard"
         else:
             raise ValueError(f"unknown interval method {ci!r}: use one of {CI_METHODS}")
         rows.append(
@@ -453,6 +460,7 @@ def _frame(variable: str, est: Estimates, level: float, ci: str, category: Any =
                 "se": s,
                 "ci_low": lo,
                 "ci_high": hi,
+                "interval": how,
                 "deff": float(est.deff[d]),
                 "n": int(est.n[d]),
                 "df": int(est.df[d]),

@@ -12,12 +12,11 @@ from functools import cache
 
 import numpy as np
 import pytest
+from rref import DATA, HERE
 
 from analysis.changes import linear_trend, wave_change
 from analysis.io import read_export
 from analysis.tables import wave_tables
-
-from rref import DATA, HERE
 
 RTOL = 1e-6
 COLUMNS = ["difference", "se", "df", "ci_low", "ci_high", "p_value"]

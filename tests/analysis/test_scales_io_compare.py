@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -128,7 +129,8 @@ def test_cli_estimate_json_matches_r(capsys):
                        "--fpc", "fpc", "--mean", "api00", "--format", "json")
     assert code == 0
     rows = json.loads(out)
-    assert list(rows[0]) == ["variable", "estimate", "se", "ci_low", "ci_high", "deff", "n"]
+    assert list(rows[0]) == ["variable", "estimate", "se", "ci_low", "ci_high", "interval", "df", "deff", "n"]
+    assert rows[0]["interval"] == "t" and rows[0]["df"] == 14
     np.testing.assert_allclose([rows[0]["estimate"], rows[0]["se"]], ref("r01_mean_api00_dclus1"), rtol=RTOL)
 
 
@@ -246,3 +248,56 @@ def test_missing_codes_of_weighting_variables_are_missing(tmp_path):
     frame, _ = read_export(tmp_path / "e.csv", tmp_path / "c.json")
     assert frame["age_band"].iloc[0] == "1"
     assert frame["age_band"].iloc[1:].isna().all()
+
+
+# ---------------------------------------------------------------- the command line reads the codebook
+def _small_export(tmp_path, with_codebook: bool):
+    """Eight respondents; sex -9 and trust -9 are 'prefer not to say' in the codebook."""
+    rows = ["id,w,sex,trust,job", "1,10,1,8,1", "2,10,2,6,2", "3,10,1,-9,-9", "4,10,2,4,1", "5,10,-9,7,2",
+            "6,10,1,5,1", "7,10,2,-9,2", "8,10,1,9,1"]
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    if with_codebook:
+        cb = {"format": json.loads(CODEBOOK.read_text())["format"], "waves": [], "variables": [
+            {"name": "sex", "kind": "weighting", "type": "choice", "missing_codes": [-9]},
+            {"name": "trust", "kind": "item", "type": "scale", "missing_codes": [-9]},
+            {"name": "job", "kind": "item", "type": "choice", "missing_codes": [-9]}]}
+        (tmp_path / "codebook.json").write_text(json.dumps(cb))
+    (tmp_path / "targets.csv").write_text("variable,category,population\nsex,1,60\nsex,2,40\n")
+    return tmp_path / "data.csv"
+
+
+def test_cli_estimate_treats_missing_codes_as_missing(tmp_path, capsys):
+    data = _small_export(tmp_path, with_codebook=True)
+    code, out, err = run(capsys, "estimate", str(data), "--weights", "w", "--mean", "trust")
+    assert code == 0 and "using the codebook beside the data" in err
+    row = json.loads(out)[0]
+    assert row["n"] == 6 and row["estimate"] == pytest.approx((8 + 6 + 4 + 7 + 5 + 9) / 6)
+    code, out, _ = run(capsys, "estimate", str(data), "--weights", "w", "--proportion", "job")
+    assert [r["category"] for r in json.loads(out)] == ["1", "2"]
+    assert sum(r["estimate"] for r in json.loads(out)) == pytest.approx(1.0)
+
+
+def test_cli_refuses_negative_codes_without_a_codebook(tmp_path, capsys):
+    data = _small_export(tmp_path, with_codebook=False)
+    code, out, err = run(capsys, "estimate", str(data), "--weights", "w", "--mean", "trust")
+    assert code == 2 and out == ""
+    assert "column 'trust' has negative codes ['-9'] and no codebook was given" in err
+    assert "--codebook" in err and "--negative-values-are-answers" in err
+    code, out, _ = run(capsys, "estimate", str(data), "--weights", "w", "--mean", "trust", "--negative-values-are-answers")
+    assert code == 0 and json.loads(out)[0]["n"] == 8
+    code, out, err = run(capsys, "weight", str(data), "--rake", str(tmp_path / "targets.csv"))
+    assert code == 2 and "column 'sex' has negative codes ['-9']" in err
+
+
+def test_cli_weight_reads_the_codebook(tmp_path, capsys):
+    data = _small_export(tmp_path, with_codebook=True)
+    # With the codebook, -9 is a missing weighting value: the raking says how to deal with it.
+    code, out, err = run(capsys, "weight", str(data), "--rake", str(tmp_path / "targets.csv"))
+    assert code == 2 and "column 'sex' has 1 missing values" in err
+    (tmp_path / "data.csv").write_text((tmp_path / "data.csv").read_text().replace("5,10,-9,7,2", "5,10,2,7,2"))
+    code, out, err = run(capsys, "weight", str(data), "--rake", str(tmp_path / "targets.csv"), "--codebook",
+                         str(tmp_path / "codebook.json"))
+    assert code == 0
+    weighted = pd.read_csv(io.StringIO(out))
+    assert weighted.loc[weighted["sex"] == 1, "weight"].sum() == pytest.approx(60)
+    assert (weighted["trust"] == -9).sum() == 2  # the output keeps the data as it was
