@@ -115,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--min-n", type=int, default=10, help="fewer responses than this in a wave: not compared")
     c.add_argument("--format", choices=["json", "csv", "text"], default="text")
     c.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    c.add_argument("--max-iter", type=int, default=100, help="raking sweeps per wave before giving up (default 100)")
 
     r = sub.add_parser("report", help="one HTML report (charts embedded) plus the tables as CSV")
     r.add_argument("export", help="export CSV")
@@ -126,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--min-n", type=int, default=10, help="fewer responses than this in a cell: not compared")
     r.add_argument("--level", type=float, default=0.95)
     r.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    r.add_argument("--max-iter", type=int, default=100, help="raking sweeps per wave before giving up (default 100)")
     return p
 
 
@@ -235,7 +237,7 @@ COMPARE_KEYS = [
 def _compare(args: argparse.Namespace) -> int:
     frame, codebook = read_export(args.export, args.codebook)
     table = compare_waves(frame, codebook, by=args.by, rake=args.rake, level=args.level,
-                          min_n=args.min_n, progress=not args.quiet)
+                          min_n=args.min_n, progress=not args.quiet, max_iter=args.max_iter)
     if args.format == "text":
         for v in table["verdict"]:
             print(v)
@@ -264,7 +266,7 @@ def _report(args: argparse.Namespace) -> int:
     say(f"reading {args.export}")
     frame, codebook = read_export(args.export, args.codebook)
     write_report(frame, codebook, args.out, waves=args.waves, breakdowns=args.by or GROUP_VARIABLES, title=args.title,
-                 min_n=args.min_n, level=args.level, progress=say)
+                 min_n=args.min_n, level=args.level, progress=say, max_iter=args.max_iter)
     return 0
 
 

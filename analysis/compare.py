@@ -46,6 +46,7 @@ def compare_waves(
     min_n: int = 10,
     alpha: float = 0.05,
     progress: bool = True,
+    max_iter: int = 100,
 ) -> pd.DataFrame:
     """Every index and item, each wave against the one before (overall and by ``by``), plus trends.
 
@@ -67,6 +68,8 @@ def compare_waves(
         Holm-adjusted p below this is called detectable.
     progress : bool
         Show progress on standard error.
+    max_iter : int
+        Raking sweeps per wave before giving up.
 
     Returns
     -------
@@ -84,7 +87,7 @@ def compare_waves(
     if len(waves) < 2:
         raise ValueError(f"comparisons need at least two waves with responses; found {waves}")
     tables = wave_tables(frame, codebook, breakdowns=[by] if by else [], rake=rake, level=level, min_n=min_n,
-                         alpha=alpha, progress=progress)
+                         alpha=alpha, progress=progress, max_iter=max_iter)
     if by is not None and by not in tables.breakdowns:
         raise ValueError(f"--by column {by!r} is not in the export or nobody answered it")
     ch = tables.changes

@@ -325,6 +325,7 @@ def write_report(
     min_n: int = 10,
     level: float = 0.95,
     progress: Callable[[str], None] = lambda _msg: None,
+    max_iter: int = 100,
 ) -> dict[str, float]:
     """Write the report folder; return the seconds each stage took."""
     folder = Path(out)
@@ -333,7 +334,7 @@ def write_report(
     start = time.perf_counter()
     progress("weights and estimates: every index and question, overall and by " + ", ".join(breakdowns))
     tables = wave_tables(frame, codebook, waves=waves, breakdowns=breakdowns, min_n=min_n, level=level,
-                         exclude=exclude)
+                         exclude=exclude, max_iter=max_iter)
     times["weights and estimates"] = time.perf_counter() - start
     progress(f"  {len(tables.estimates):,} estimates and {len(tables.changes):,} changes in "
              f"{times['weights and estimates']:.1f} s")

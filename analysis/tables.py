@@ -292,7 +292,8 @@ def batch_means(design: Design, y: np.ndarray, domain: np.ndarray, ndomain: int)
             "deff": deff}
 
 
-def rake_wave(design: Design, frame: pd.DataFrame, margins: Mapping[str, Mapping[str, float]], wave: str = "") -> Design:
+def rake_wave(design: Design, frame: pd.DataFrame, margins: Mapping[str, Mapping[str, float]], wave: str = "",
+              *, max_iter: int = 100) -> Design:
     """Rake one wave to the population margins.
 
     A missing weighting variable is given the wave's most common (weighted) category.
@@ -310,7 +311,10 @@ def rake_wave(design: Design, frame: pd.DataFrame, margins: Mapping[str, Mapping
                 raise ValueError(f"wave {wave!r}: nobody answered {var!r}; cannot rake to it")
             vals[miss] = present.idxmax()
         data[var] = vals
-    return design.rake({v: dict(c) for v, c in margins.items()}, data=data)
+    try:
+        return design.rake({v: dict(c) for v, c in margins.items()}, data=data, max_iter=max_iter)
+    except ValueError as exc:
+        raise ValueError(f"wave {wave!r}: {exc}" if wave else str(exc)) from None
 
 
 def _t(level: float, df: np.ndarray) -> np.ndarray:
@@ -327,7 +331,7 @@ INTERVALS = {
 }
 
 
-def _intervals(est: np.ndarray, se: np.ndarray, df: np.ndarray, n: np.ndarray, proportion: np.ndarray,
+def intervals(est: np.ndarray, se: np.ndarray, df: np.ndarray, n: np.ndarray, proportion: np.ndarray,
                level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """t intervals for means; logit intervals for proportions (Korn-Graubard at exactly 0 and 1), as
     ``proportion()``; and the name of the method used for each (a key of :data:`INTERVALS`)."""
@@ -363,6 +367,7 @@ def wave_tables(
     alpha: float = 0.05,
     exclude: Mapping[str, str] | None = None,
     progress: bool | Progress = False,
+    max_iter: int = 100,
 ) -> WaveTables:
     """Estimates per wave of every index and item (overall and per domain) and their changes.
 
@@ -380,7 +385,8 @@ def wave_tables(
     (a linear contrast of the wave estimates). Holm and Benjamini-Hochberg adjustments run
     within each family: one comparison type, one breakdown, indexes or items; beside each
     adjusted p-value is the interval at the level that agrees with it
-    (:func:`analysis.changes.adjusted_level`).
+    (:func:`analysis.changes.adjusted_level`). ``max_iter``: raking sweeps per wave before
+    giving up (the error then names the category that cannot be reconciled).
     """
     order = [w for w in codebook.wave_order if (waves is None or w in waves) and (frame["wave"] == w).any()]
     if not order:
@@ -439,7 +445,7 @@ def wave_tables(
         fw = frame[mask].reset_index(drop=True)
         design = build_design(fw)
         if rake:
-            design = rake_wave(design, fw, margins, w)
+            design = rake_wave(design, fw, margins, w, max_iter=max_iter)
         weight_rows.append({"wave": w, "n": int(mask.sum()), "weights_sum": float(design.weights.sum()),
                             "kish_deff": kish_deff(design.weights), "effective_n": effective_sample_size(design.weights),
                             "degf": int(design.degf)})
@@ -465,7 +471,7 @@ def wave_tables(
         n = np.nan_to_num(r["n"]).astype(np.int64)
         se = np.sqrt(r["var"])
         prop = np.broadcast_to(proportion, shape)
-        lo, hi, method = _intervals(r["estimate"].ravel(), se.ravel(), np.nan_to_num(r["df"]).ravel(), n.ravel(),
+        lo, hi, method = intervals(r["estimate"].ravel(), se.ravel(), np.nan_to_num(r["df"]).ravel(), n.ravel(),
                                     prop.ravel(), level)
         est_parts.append(pd.DataFrame({
             "mi": np.broadcast_to(np.arange(nm), shape).ravel(), "by": b,

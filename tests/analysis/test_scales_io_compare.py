@@ -301,3 +301,28 @@ def test_cli_weight_reads_the_codebook(tmp_path, capsys):
     weighted = pd.read_csv(io.StringIO(out))
     assert weighted.loc[weighted["sex"] == 1, "weight"].sum() == pytest.approx(60)
     assert (weighted["trust"] == -9).sum() == 2  # the output keeps the data as it was
+
+
+def test_cli_compare_names_the_respondent_raking_cannot_reconcile(tmp_path, capsys):
+    """Issue 17: one respondent alone in an age band whose target is larger than his sex's: the
+    message names the wave, the category, the weights and what to do; --max-iter exists."""
+    data = pd.read_csv(EXPORT, dtype=str, keep_default_na=False)
+    in_q2 = data["wave"] == "2025-q2"
+    lone = data.index[in_q2 & (data["age_band"] == "55+")][0]
+    data.loc[in_q2 & (data["age_band"] == "55+") & (data.index != lone), "age_band"] = "35-54"
+    sex = data.loc[lone, "sex"]
+    data.to_csv(tmp_path / "export.csv", index=False)
+    cb = json.loads(CODEBOOK.read_text())
+    for t in cb["targets"]:
+        if t["variable"] == "age_band":
+            t["population"] = {"18-34": 7000, "35-54": 8000, "55+": 25000}[t["category"]]
+    (tmp_path / "codebook.json").write_text(json.dumps(cb))
+    code, out, err = run(capsys, "compare", str(tmp_path / "export.csv"), "--codebook", str(tmp_path / "codebook.json"),
+                         "--quiet", "--max-iter", "300")
+    assert code == 2
+    target = {"female": "20,500", "male": "19,500"}[sex]
+    assert ("error: wave '2025-q2': raking cannot meet the margins: 'age_band' category '55+' has a target of 25,000, "
+            "which its only respondent must carry (weight now") in err
+    assert f"that respondent is in 'sex' '{sex}', whose target is only {target}; collapse that category" in err
+    code, out, err = run(capsys, "compare", str(EXPORT), "--codebook", str(CODEBOOK), "--quiet", "--max-iter", "300")
+    assert code == 0
