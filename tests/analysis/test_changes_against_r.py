@@ -2,7 +2,8 @@
 
 The values in r/changes.json come from r/changes.R: a stacked design (strata = wave x stratum)
 raked to wave x category margins, cell-means svyglm and svycontrast, with the Welch-Satterthwaite
-df written out from each wave estimate's own df. Tolerance 1e-6 relative.
+df written out from each wave estimate's own df. Tolerance 1e-6 relative. The engine runs with
+``small_sample=False`` here (R's svymean variance); the correction is checked on its own below.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def r(key: str) -> np.ndarray:
 @pytest.fixture(scope="module")
 def tables():
     frame, codebook = read_export(DATA / "export.csv", DATA / "codebook.json")
-    return wave_tables(frame, codebook, breakdowns=["district"], min_n=1)
+    return wave_tables(frame, codebook, breakdowns=["district"], min_n=1, small_sample=False)
 
 
 def pick(tables, measure: str, category: str | None, comparison: str, domain: str | None = None,
@@ -97,3 +98,42 @@ def test_wave_change_on_r_estimates():
     est = r("trust_agency_north_wave_estimates")
     got = wave_change(est[0], est[3] ** 2, est[6], est[2], est[5] ** 2, est[8])
     np.testing.assert_allclose([got[c] for c in COLUMNS], r("trust_agency_north_first_last"), rtol=RTOL)
+
+
+def test_the_small_sample_correction_is_the_leverage_factor(tables):
+    """With the default bias-reduced linearization the wave SEs differ from R's by the leverage
+    factor: for a domain mean on an unraked stratified design, each influence value over
+    sqrt(1 - w_i / sum w)."""
+    frame, codebook = read_export(DATA / "export.csv", DATA / "codebook.json")
+    corrected = wave_tables(frame, codebook, breakdowns=["district"], min_n=1)
+    est = corrected.estimates
+    row = est[(est["measure"] == "trust_agency") & (est["by"] == "district") & (est["domain"] == "east")
+              & (est["wave"] == "2025-q1")].iloc[0]
+    want = r("trust_agency_east_wave_estimates")
+    assert row["estimate"] == pytest.approx(want[0], rel=1e-10)
+    assert 1.0 < row["se"] / want[3] < 1.0 + 3 / row["n"]  # about 1 + 1/(2 n_eff): a small domain's SE grows
+    whole = est[(est["measure"] == "trust_agency") & est["by"].isna() & (est["wave"] == "2025-q1")].iloc[0]
+    assert 0 < whole["se"] / r("trust_agency_wave_estimates")[3] - 1 < 2 / whole["n"]
+
+
+def test_leverage_correction_by_hand():
+    """Unraked, unstratified: the corrected variance is sum z_i^2/(1-h_i) * n/(n-1)."""
+    import pandas as pd
+
+    from analysis.design import Design
+    from analysis.tables import batch_means
+
+    rng = np.random.default_rng(4)
+    n = 40
+    w = rng.uniform(1, 5, n)
+    y = rng.normal(5, 2, n)[:, None]
+    design = Design.from_data(pd.DataFrame({"w": w}), weights="w")
+    got = batch_means(design, y, np.zeros(n, dtype=np.int64), 1, small_sample=True)
+    mu = np.sum(w * y[:, 0]) / w.sum()
+    z = w * (y[:, 0] - mu) / w.sum()
+    h = w / w.sum()
+    zc = z / np.sqrt(1 - h)
+    want = n / (n - 1) * np.sum((zc - zc.mean()) ** 2)
+    assert got["var"][0, 0] == pytest.approx(want, rel=1e-12)
+    plain = batch_means(design, y, np.zeros(n, dtype=np.int64), 1)
+    assert plain["var"][0, 0] == pytest.approx(n / (n - 1) * np.sum((z - z.mean()) ** 2), rel=1e-12)

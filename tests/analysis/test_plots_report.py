@@ -26,7 +26,7 @@ def export():
 @pytest.mark.parametrize("rake", [True, False])
 def test_batched_estimates_match_domain_estimates(export, rake):
     frame, codebook = export
-    tables = wave_tables(frame, codebook, breakdowns=["district", "age_band"], rake=rake)
+    tables = wave_tables(frame, codebook, breakdowns=["district", "age_band"], rake=rake, small_sample=False)
     measures = _measures(frame, codebook)
     wave = codebook.wave_order[1]
     mask = (frame["wave"] == wave).to_numpy()
@@ -56,7 +56,7 @@ def test_first_last_change_is_the_difference_of_two_wave_means_with_satterthwait
     SE from the two variances, the Welch-Satterthwaite df from the two designs' dfs."""
     frame, codebook = export
     first, last = codebook.wave_order[0], codebook.wave_order[-1]
-    tables = wave_tables(frame, codebook, waves=[first, last], breakdowns=[])
+    tables = wave_tables(frame, codebook, waves=[first, last], breakdowns=[], small_sample=False)
     ests = []
     for w in (first, last):
         fw = frame[frame["wave"] == w].reset_index(drop=True)
@@ -146,7 +146,7 @@ def test_codebook_from_dict_checks_the_format():
 
 def test_mean_of_the_tables_equals_mean(export):
     frame, codebook = export
-    tables = wave_tables(frame, codebook, breakdowns=[], rake=False)
+    tables = wave_tables(frame, codebook, breakdowns=[], rake=False, small_sample=False)
     wave = codebook.wave_order[0]
     fw = frame[frame["wave"] == wave].reset_index(drop=True)
     ref = mean(build_design(fw), fw["pj_respect"].to_numpy(dtype=float))
@@ -240,3 +240,33 @@ def test_report_command_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "weights and estimates" in err and "wrote" in err
     assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_every_estimate_names_its_interval_and_the_switch_at_0_and_1():
+    from analysis.estimate import ci_korn_graubard, ci_wilson
+    from analysis.tables import INTERVALS, intervals
+
+    est = np.array([5.0, 0.3, 0.0, 1.0, np.nan])
+    se = np.array([0.2, 0.05, 0.0, 0.0, np.nan])
+    df = np.array([30.0, 30.0, 30.0, 30.0, 0.0])
+    n = np.array([32, 32, 32, 32, 0])
+    prop = np.array([False, True, True, True, True])
+    lo, hi, how = intervals(est, se, df, n, prop, 0.95)
+    assert list(how) == ["t", "wilson", "korn-graubard", "korn-graubard", "no answers"]
+    assert set(how) <= set(INTERVALS)
+    assert (lo[0], hi[0]) == pytest.approx((5.0 - stats.t.ppf(0.975, 30) * 0.2, 5.0 + stats.t.ppf(0.975, 30) * 0.2))
+    assert (lo[1], hi[1]) == pytest.approx(tuple(float(v) for v in ci_wilson(0.3, 0.05, 0.95, 30, 32)))
+    assert (lo[2], hi[2]) == pytest.approx(ci_korn_graubard(0.0, 0.0, 0.95, 30, 32))
+    assert lo[2] == 0 and 0 < hi[2] < 0.2 and hi[3] == 1
+    assert np.isnan(lo[4]) and np.isnan(hi[4])
+
+
+def test_wilson_on_a_simple_random_sample_is_the_textbook_wilson():
+    from analysis.estimate import ci_wilson
+
+    p, n = 0.3, 50
+    lo, hi = ci_wilson(p, np.sqrt(p * (1 - p) / n))  # no df: n* = n
+    z = stats.norm.ppf(0.975)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    assert (float(lo), float(hi)) == pytest.approx((centre - half, centre + half), rel=1e-12)
