@@ -237,6 +237,13 @@ def batch_means(design: Design, y: np.ndarray, domain: np.ndarray, ndomain: int,
     turns :math:`\sum e_i^2/n^2` into :math:`s^2/n`); in a domain of thousands it changes the
     standard error by a few parts in ten thousand. With ``False`` the variance is R's
     ``svymean`` exactly.
+
+    References
+    ----------
+    .. [1] Bell, R. M., & McCaffrey, D. F. (2002). Bias reduction in standard errors for linear
+       regression with multi-stage samples. Survey Methodology, 28(2), 169-181.
+    .. [2] Lumley, T. (2004). Analysis of complex survey samples. Journal of Statistical
+       Software, 9(8) (``svyrecvar``: linearization with raking residuals).
     """
     info = design.stage_info(0)
     if not info.identity or design.replicates is not None or len(design.calibrations) > 1:
@@ -388,27 +395,76 @@ def wave_tables(
     max_iter: int = 100,
     small_sample: bool = True,
 ) -> WaveTables:
-    """Estimates per wave of every index and item (overall and per domain) and their changes.
+    r"""Estimates per wave of every index and item (overall and per domain) and their changes.
 
     The one engine behind the report, the staff console, the public results and ``python -m
-    analysis compare``. ``rake=None`` rakes each wave to the codebook's population targets when
-    it has any (else base weights); ``exclude`` maps item or index keys to the reason they may
-    not be compared (e.g. wording changed between the waves' questionnaire versions): their
-    estimates stay, their changes are marked not comparable with that reason. A measure nobody
-    answered in a wave (not asked there) keeps its estimates in the other waves; only the
-    changes that involve that wave are marked not comparable (with the ``exclude`` reason when
-    one is given, e.g. "not asked in ... version"). A domain nobody in it answered keeps its row, marked "no answers".
+    analysis compare``.
 
-    Changes between two waves are :func:`analysis.changes.wave_change` (Satterthwaite df from
-    the two estimates' variances and dfs); the trend is :func:`analysis.changes.linear_trend`
-    (a linear contrast of the wave estimates). Holm and Benjamini-Hochberg adjustments run
-    within each family: one comparison type, one breakdown, indexes or items; beside each
-    adjusted p-value is the interval at the level that agrees with it
-    (:func:`analysis.changes.adjusted_level`). ``max_iter``: raking sweeps per wave before
-    giving up (the error then names the category that cannot be reconciled).
-    ``small_sample`` (default True): the bias-reduced linearization of :func:`batch_means`, so
-    that intervals of small domains cover as they say (``bench/bench_coverage.py``); False gives
-    R's ``svymean`` standard errors exactly.
+    Parameters
+    ----------
+    frame, codebook
+        An export as :func:`analysis.io.read_export` (or :func:`analysis.io.export_frame`) gives it.
+    waves : sequence of str, optional
+        Only these waves (default: every wave of the codebook that has responses), in the
+        codebook's order.
+    breakdowns : sequence of str, optional
+        Columns to estimate domains of (default ``("district",)``); columns not in the export are
+        skipped.
+    rake : bool, optional
+        Rake each wave to the codebook's population targets; None (default) rakes when it has any.
+    level : float
+        Confidence level of every interval (default 0.95).
+    min_n : int
+        A change whose smaller wave has fewer respondents than this gets no p-value (``too_few``).
+    alpha : float
+        An adjusted p below this is "detectable"; also the level the adjusted intervals agree with.
+    exclude : mapping of str to str, optional
+        Item or index keys that may not be compared, with the reason (e.g. wording changed between
+        the waves' questionnaire versions): their estimates stay, their changes are marked not
+        comparable with that reason -- only the changes involving a wave without answers when the
+        measure has answers in some waves and not others (an item not asked in one version).
+    progress : bool or Progress
+        Show progress on standard error.
+    max_iter : int
+        Raking sweeps per wave before giving up; the error then names the category, its target
+        and the weight of the respondent that cannot be reconciled.
+    small_sample : bool
+        Bias-reduced linearization (default True, see :func:`batch_means`) so that small domains'
+        intervals cover as they say (``bench/bench_coverage.py``); False gives R's ``svymean``
+        standard errors exactly.
+
+    Returns
+    -------
+    WaveTables
+        ``estimates`` (one row per measure x breakdown x domain x wave, with the ``interval``
+        method), ``changes`` (first to last, steps, trend; Holm and BH with the intervals that
+        agree with them), ``not_compared`` and ``weights``; see :class:`WaveTables`.
+
+    Notes
+    -----
+    Each wave is its own design (strata = its districts, base weights, raked on its own), so
+    wave estimates are independent. A change is :func:`analysis.changes.wave_change`:
+    :math:`\hat\theta_b-\hat\theta_a` with variance :math:`v_a+v_b` and Welch-Satterthwaite df
+    :math:`(v_a+v_b)^2/(v_a^2/\nu_a+v_b^2/\nu_b)` from each estimate's own df :math:`\nu` (the
+    respondents who answered in the domain minus their strata). The trend is
+    :func:`analysis.changes.linear_trend`, the least-squares slope through the wave estimates
+    :math:`\sum_k c_k\hat\theta_k`, :math:`c_k=(k-\bar k)/\sum_j(j-\bar k)^2`, variance
+    :math:`\sum_k c_k^2 v_k` (raking included through each :math:`v_k`). Holm and
+    Benjamini-Hochberg adjustments (:func:`analysis.changes.holm_bh`) run within each family:
+    one comparison type, one breakdown, indexes or items; :func:`analysis.changes.adjusted_level`
+    gives the intervals beside them. A measure nobody answered in a wave keeps its estimates in
+    the other waves; only the changes involving that wave are marked not comparable. A domain
+    nobody in it answered keeps its rows, marked "no answers".
+
+    References
+    ----------
+    .. [1] Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley (domains 2.3,
+       raking 7.4, contrasts 5.2).
+    .. [2] Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance
+       components. Biometrics Bulletin, 2(6), 110-114.
+    .. [3] Bell, R. M., & McCaffrey, D. F. (2002). Bias reduction in standard errors for linear
+       regression with multi-stage samples. Survey Methodology, 28(2), 169-181.
+    .. [4] Holm, S. (1979); Benjamini, Y., & Hochberg, Y. (1995): see :func:`analysis.changes.holm_bh`.
     """
     order = [w for w in codebook.wave_order if (waves is None or w in waves) and (frame["wave"] == w).any()]
     if not order:
