@@ -270,3 +270,24 @@ def test_wilson_on_a_simple_random_sample_is_the_textbook_wilson():
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     assert (float(lo), float(hi)) == pytest.approx((centre - half, centre + half), rel=1e-12)
+
+
+def test_report_says_no_answers_and_not_comparable(tmp_path):
+    """A question not asked in the first wave, and a district where nobody answered one in the last."""
+    frame, codebook = synthetic_export(waves=3, per_wave=600, districts=3, seed=9)
+    frame = frame.copy()
+    w0, _w1, w2 = codebook.wave_order
+    frame.loc[frame["wave"] == w0, "trust_agency"] = np.nan
+    district = sorted(frame["district"].dropna().unique())[0]
+    frame.loc[(frame["wave"] == w2) & (frame["district"] == district), "pj_respect"] = np.nan
+    write_report(frame, codebook, tmp_path, breakdowns=["district"])
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '<td class="num">no answers</td>' in page
+    assert f"not comparable: not asked in {w0}" in page
+    assert "not comparable: no answers in this domain in " + w2 in page
+    est = pd.read_csv(tmp_path / "estimates.csv", keep_default_na=False)
+    assert {"t", "wilson", "no answers"} <= set(est["interval"])
+    assert "Wilson score intervals" in page and "Welch-Satterthwaite" in page and "linear contrast" in page
+    changes = pd.read_csv(tmp_path / "changes.csv")
+    step = changes[(changes["measure"] == "trust_agency") & changes["by"].isna() & (changes["comparison"] == "step")]
+    assert list(step["comparable"]) == [False, True]
