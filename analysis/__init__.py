@@ -3,13 +3,15 @@
 Pure functions on a respondent-level table; no web framework, no plotting imports.
 """
 
-from .compare import adjust_pvalues, compare_waves, trend
+from .changes import adjusted_level, holm_bh, linear_trend, satterthwaite_df, wave_change
+from .compare import adjust_pvalues, compare_waves
 from .design import Calibration, Design, Replicates
 from .estimate import (
     Estimates,
     ci_korn_graubard,
     ci_logit,
     ci_wald,
+    ci_wilson,
     difference,
     domain_estimates,
     mean,
@@ -43,7 +45,11 @@ __all__ = [
     "read_export",
     "score_index",
     "score_indexes",
-    "trend",
+    "wave_change",
+    "linear_trend",
+    "satterthwaite_df",
+    "holm_bh",
+    "adjusted_level",
     "Design",
     "Estimates",
     "Replicates",
@@ -51,6 +57,7 @@ __all__ = [
     "ci_korn_graubard",
     "ci_logit",
     "ci_wald",
+    "ci_wilson",
     "difference",
     "domain_estimates",
     "effective_sample_size",

@@ -128,7 +128,7 @@ def series(est: pd.DataFrame, measure: str, label: str, by: str | None = None, d
     k = 100.0 if (not rows.empty and rows["scale"].iloc[0] == "proportion") else 1.0
 
     def col(name: str) -> list[float | None]:
-        values = [float(rows.at[w, name]) * k if w in rows.index else None for w in waves]
+        values = [float(rows.at[w, name]) * k if w in rows.index and rows.at[w, "n"] > 0 else None for w in waves]
         return [None if v is None or math.isnan(v) else v for v in values]  # NaN: withheld
 
     return Series(label, waves, col("estimate"), col("ci_low"), col("ci_high"))
@@ -215,6 +215,7 @@ def compare_view(comparison: Any, by: str, adjust: str) -> dict[str, Any]:
     est = t.estimates.assign(by=t.estimates["by"].fillna(""), domain=t.estimates["domain"].fillna(""))
     lookup = {(r.mi, r.by, r.domain, r.wave): r._asdict() for r in est.itertuples(index=False)}
     ch = t.changes
+    ch = ch[ch["comparable"]]  # a change involving a wave without answers is not shown as a change
     main = ch[ch["comparison"] == "first_last"].assign(by=lambda d: d["by"].fillna(""), domain=lambda d: d["domain"].fillna(""))
     trend = ch[ch["comparison"] == "trend"].assign(by=lambda d: d["by"].fillna(""), domain=lambda d: d["domain"].fillna(""))
     changes = {(r.mi, r.by, r.domain): r._asdict() for r in main.itertuples(index=False)}

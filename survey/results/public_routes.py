@@ -75,7 +75,7 @@ def index():
             row = ch[(ch["measure"] == key) & ch["by"].isna() & (ch["comparison"] == "first_last")]
             if not row.empty:
                 row = row.iloc[0].to_dict()
-                change = present.sentence(row, present.measure_label(cb, key), t.level) if not row["too_few"] else None
+                change = present.sentence(row, present.measure_label(cb, key), t.level) if row["comparable"] and not row["too_few"] else None
         headline.append({"key": key, "label": present.measure_label(cb, key), "latest": now, "trend": trend,
                          "change": change,
                          "alt": present.chart_alt("trend", t.estimates[t.estimates["n"] >= t.min_n], cb, key, "", [], t.level)})

@@ -34,7 +34,7 @@ from ..instrument_store import definition_of
 from ..models import Answer, PopulationTarget, Response, Wave, WaveMode
 
 #: Bump when the cached objects change shape or meaning.
-CACHE_VERSION = "results-1"
+CACHE_VERSION = "results-2"  # 2: changes carry comparable, note, Satterthwaite df, adjusted intervals
 
 
 class CompareError(ValueError):
