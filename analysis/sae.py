@@ -37,7 +37,7 @@ Rao, J. N. K. and Molina, I. (2015). *Small Area Estimation*, 2nd ed. Wiley. Ch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -48,6 +48,8 @@ from scipy import stats
 __all__ = [
     "FayHerriot",
     "FHDiagnostics",
+    "AreaEstimates",
+    "area_estimates",
     "fay_herriot",
     "benchmark",
     "fh_diagnostics",
@@ -557,3 +559,108 @@ def smooth_variances(variance: Any, n: Any) -> np.ndarray:
     c = float(np.sum((nn[ok] - 1) * nn[ok] * psi[ok]) / np.sum(nn[ok] - 1))
     with np.errstate(divide="ignore"):
         return np.where(nn > 0, c / np.where(nn > 0, nn, 1.0), np.nan)
+
+
+@dataclass(frozen=True)
+class AreaEstimates:
+    """Model-based estimates for every small area of every wave and measure, from an export.
+
+    ``estimates``: one row per wave x measure x area with ``n`` (respondents who answered),
+    ``direct`` and ``direct_se`` (NaN below ``min_n`` respondents: never shown, and not used by
+    the model), ``estimate``, ``rmse``, ``ci_low``, ``ci_high``, ``kind`` (``eblup`` or
+    ``synthetic``) and ``shrinkage``. ``models``: one row per wave x measure with the model
+    variance, covariates, whether it was benchmarked and the diagnostics' warning codes.
+    """
+
+    estimates: pd.DataFrame
+    models: pd.DataFrame
+
+
+def _area_inputs(wave: Mapping[str, Any]) -> tuple[list[str], np.ndarray | None, np.ndarray | None, list[str]]:
+    areas = list(wave.get("areas") or [])
+    names = [str(a["name"]) for a in areas]
+    pops = [a.get("population") for a in areas]
+    population = np.array(pops, dtype=np.float64) if pops and all(p for p in pops) else None
+    keys = sorted(set.intersection(*(set(a.get("covariates") or {}) for a in areas))) if areas else []
+    x = np.array([[float(a["covariates"][k]) for k in keys] for a in areas]) if keys else None
+    return names, population, x, keys
+
+
+def area_estimates(
+    frame: pd.DataFrame,
+    codebook: Any,
+    *,
+    measures: Sequence[str] | None = None,
+    area: str = "area",
+    min_n: int = 10,
+    method: str = "REML",
+    level: float = 0.95,
+    bench: bool = True,
+) -> AreaEstimates:
+    """Fay-Herriot estimates of the codebook's indexes for every small area of every wave.
+
+    Each wave is its own design (strata, base weights, raked to the codebook's population
+    targets when it has them), as :func:`analysis.tables.wave_tables` builds it. Per area:
+    the direct weighted mean and its linearized variance; variances smoothed by
+    :func:`smooth_variances`; areas with fewer than ``min_n`` respondents are treated as
+    unsampled (their own answers are neither shown nor used, so a published figure cannot
+    reveal a few residents' answers) and get the synthetic estimate. Covariates: those every
+    area of the wave has in the codebook (``waves[].areas[].covariates``), else the
+    intercept alone. With populations for every area and ``bench``, the estimates are
+    difference-benchmarked (:func:`benchmark`) to the wave's direct estimate for everyone.
+    """
+    from .compare import build_design
+    from .scales import score_indexes
+    from .tables import batch_means, rake_wave
+
+    if area not in frame.columns:
+        raise ValueError(f"the export has no {area!r} column: the waves declare no small areas")
+    indexes = [ix for ix in codebook.indexes if measures is None or ix["key"] in measures]
+    if not indexes:
+        raise ValueError(f"none of the measures {list(measures or [])} is an index of the codebook")
+    scores = score_indexes(frame, indexes)
+    keys = [ix["key"] for ix in indexes]
+    margins = codebook.target_margins()
+    rake = bool(margins) and all(v in frame.columns for v in margins)
+    rows, models = [], []
+    for wave in codebook.waves:
+        names, population, x, cov_names = _area_inputs(wave)
+        mask = (frame["wave"].astype(str) == wave["slug"]).to_numpy()
+        if not names or not mask.any():
+            continue
+        fw = frame[mask].reset_index(drop=True)
+        design = build_design(fw)
+        if rake:
+            design = rake_wave(design, fw, margins, wave["slug"])
+        y = scores[keys].to_numpy(dtype=np.float64)[mask]
+        index = {name: k for k, name in enumerate(names)}
+        dom = np.array([index.get(str(v), -1) if isinstance(v, str) else -1 for v in fw[area]], dtype=np.int64)
+        by_area = batch_means(design, y, dom, len(names))
+        whole = batch_means(design, y, np.zeros(len(fw), dtype=np.int64), 1)
+        for j, key in enumerate(keys):
+            n = by_area["n"][:, j].astype(np.float64)
+            var = by_area["var"][:, j]
+            used = n >= max(min_n, 2)
+            if used.sum() < 3:
+                continue
+            psi = np.where(used, smooth_variances(np.where(used, var, np.nan), np.where(used, n, 0)), np.nan)
+            direct = np.where(used, by_area["estimate"][:, j], np.nan)
+            cov = x if x is not None and used.sum() > x.shape[1] + 2 else None
+            fit = fay_herriot(direct, psi, cov, areas=names, method=method)
+            if cov is not None and cov_names:
+                fit = replace(fit, covariates=["intercept", *cov_names])
+            benchmarked = bench and population is not None
+            if benchmarked:
+                fit = benchmark(fit, population / population.sum(), float(whole["estimate"][0, j]))
+            diag = fh_diagnostics(fit)
+            out = fit.frame(level)
+            out["direct_se"] = np.where(used, np.sqrt(var), np.nan)
+            out.insert(0, "n", n.astype(np.int64))
+            out.insert(0, "measure", key)
+            out.insert(0, "wave", wave["slug"])
+            rows.append(out)
+            models.append({"wave": wave["slug"], "measure": key, "method": method, "sigma2": fit.sigma2,
+                           "covariates": list(fit.covariates), "areas": len(names), "sampled": int(used.sum()),
+                           "benchmarked": benchmarked, "warnings": [code for code, _ in diag.warnings]})
+    estimates = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return AreaEstimates(estimates, pd.DataFrame(models))

@@ -14,7 +14,7 @@ from ..db import db
 from ..models import Role, Wave
 from ..staff.auth import roles_required
 from ..staff.menu import register
-from . import present, service
+from . import areas, present, service
 
 bp = Blueprint("results_staff", __name__, template_folder="templates")
 
@@ -68,8 +68,12 @@ def compare():
             except service.CompareError as exc:
                 error = str(exc)
     by = _by(comparison.tables) if comparison else request.args.get("by", "district")
+    area_view = None
+    if comparison:
+        area_view = areas.view(areas.latest_with_areas(comparison.waves), public=False,
+                               measure=request.args.get("area_measure"))
     return render_template(
-        "results/compare.html", waves=waves, chosen={w.slug for w in chosen}, comparison=comparison,
+        "results/compare.html", waves=waves, chosen={w.slug for w in chosen}, comparison=comparison, areas=area_view,
         error=error, by=by, adjust=adjust, present=present, group_variables=GROUP_VARIABLES,
         status=service.translation_status(comparison.waves) if comparison else {},
     )
