@@ -664,3 +664,56 @@ def area_estimates(
                            "benchmarked": benchmarked, "warnings": [code for code, _ in diag.warnings]})
     estimates = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     return AreaEstimates(estimates, pd.DataFrame(models))
+
+
+def area_report(
+    frame: pd.DataFrame, codebook: Any, *, min_n: int = 10, level: float = 0.95, measures: Sequence[str] = ("trust", "safety")
+) -> tuple[str, pd.DataFrame]:
+    """The report's small-area section (HTML, latest wave, ``measures``) and every estimate as a table.
+
+    Every model-based number is labelled as such, with its interval; the direct estimate
+    stands beside it only where at least ``min_n`` residents of the area answered.
+    """
+    import html
+
+    result = area_estimates(frame, codebook, min_n=min_n, level=level)
+    est = result.estimates
+    if est.empty:
+        return "", est
+    latest = [w["slug"] for w in codebook.waves if w["slug"] in set(est["wave"])][-1]
+    pct = round(level * 100)
+    parts = [
+        "<h2>Small areas: model-based estimates</h2>",
+        f"<p>Wave {html.escape(latest)}. Each area's index is estimated with a Fay-Herriot model (REML; "
+        "Fay and Herriot 1979, Rao and Molina 2015): the area's own weighted mean is combined with a regression on "
+        "the area covariates, weighted by how precise each is. These are <strong>model-based estimates</strong>, not "
+        f"direct survey estimates; intervals are ±1.96 root mean squared errors (Prasad and Rao 1990). Areas with fewer "
+        f"than {min_n} respondents get the regression prediction alone and no direct estimate. Every estimate is in "
+        "areas.csv.</p>",
+    ]
+    models = result.models.set_index(["wave", "measure"])
+    for key in measures:
+        rows = est[(est["wave"] == latest) & (est["measure"] == key)]
+        if rows.empty:
+            continue
+        info = models.loc[(latest, key)]
+        label = html.escape(codebook.label(key))
+        warn = ", ".join(info["warnings"]) or "none"
+        parts.append(
+            f"<p>{label}: area variance {info['sigma2']:.1f}; covariates {html.escape(', '.join(info['covariates']))}; "
+            f"{'benchmarked to the direct estimate for everyone; ' if info['benchmarked'] else ''}"
+            f"diagnostic warnings: {html.escape(warn)}.</p>"
+        )
+        body = []
+        for r in rows.itertuples(index=False):
+            direct = (f"{r.direct:.1f} ({r.direct - 1.96 * r.direct_se:.1f}-{r.direct + 1.96 * r.direct_se:.1f})"
+                      if np.isfinite(r.direct) else f"fewer than {min_n}")
+            kind = "model only" if r.kind == "synthetic" else "model-based"
+            body.append(f"<tr><th scope=\"row\">{html.escape(str(r.area))}</th><td>{r.n}</td><td>{direct}</td>"
+                        f"<td>{r.estimate:.1f} ({r.ci_low:.1f}-{r.ci_high:.1f}) {kind}</td></tr>")
+        parts.append(
+            f"<table><caption>{label} by area: direct and model-based estimates ({pct}% intervals)</caption>"
+            "<thead><tr><th scope=\"col\">Area</th><th scope=\"col\">n</th><th scope=\"col\">Direct estimate</th>"
+            "<th scope=\"col\">Model-based estimate</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+        )
+    return "".join(parts), est

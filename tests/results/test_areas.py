@@ -116,3 +116,57 @@ def test_area_estimates_add_up_to_the_direct_city_estimate(demo_app, past_waves)
     tables = wave_tables(frame, codebook, breakdowns=None)
     city = tables.estimates[(tables.estimates["measure"] == "trust") & tables.estimates["by"].isna()]
     assert float(shares @ est["estimate"].to_numpy()) == pytest.approx(float(city["estimate"].iloc[0]), abs=1e-9)
+
+
+def test_report_has_a_model_based_area_section_and_csv(demo_app, past_waves, tmp_path):
+    runner = demo_app.test_cli_runner()
+    args = ["report", *[a for w in past_waves[-2:] for a in ("--waves", w)], "--out", str(tmp_path / "report")]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Small areas: model-based estimates" in page
+    assert re.search(r"<th scope=\"row\">Central Park</th><td>\d+</td><td>[\d.]+ \([\d.]+-[\d.]+\)</td><td>[\d.]+ \([\d.]+-[\d.]+\) model-based", page)
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "report" / "areas.csv")
+    assert set(table["wave"]) == set(past_waves[-2:]) and table["area"].nunique() == 40
+    assert {"direct", "direct_se", "estimate", "rmse", "ci_low", "ci_high", "kind"} <= set(table.columns)
+
+
+def test_admin_publishes_or_withdraws_the_area_estimates(demo_app, demo_client, demo_sign_in, past_waves):
+    latest = past_waves[-1]
+    demo_sign_in(Role.ADMIN)
+    page = text_of(demo_client.get(f"/staff/waves/{latest}"))
+    assert "This wave has 40 small areas." in page and "Stop showing them publicly" in page
+    response = demo_client.post(f"/staff/waves/{latest}/publish-areas", data={})
+    assert response.status_code == 303
+    with demo_app.app_context():
+        assert db.session.scalars(select(Wave.publish_areas).where(Wave.slug == latest)).one() is False
+    page = text_of(demo_client.get("/results/"))
+    assert "are no longer shown publicly" in page  # the flashed confirmation
+    assert "These are model-based estimates" not in page
+    demo_client.post(f"/staff/waves/{latest}/publish-areas", data={"publish_areas": "y"})
+    assert "These are model-based estimates" in text_of(demo_client.get("/results/"))
+
+
+def test_areas_command_declares_a_waves_areas(demo_app, tmp_path):
+    from survey.models import AreaSource, WaveMode
+
+    with demo_app.app_context():
+        open_wave = db.session.scalars(select(Wave).where(Wave.published.is_(False))).one()
+        open_wave.mode = WaveMode.INVITATION
+        db.session.execute(Response.__table__.delete().where(Response.wave_id == open_wave.id))
+        db.session.commit()
+        slug = open_wave.slug
+    path = tmp_path / "areas.csv"
+    path.write_text("name,stratum,population,owner_share\nA,North,100,0.4\nB,North,200,0.5\nC,South,300,0.6\n", encoding="utf-8")
+    result = demo_app.test_cli_runner().invoke(args=["areas", "--wave", slug, "--source", "resident", str(path)])
+    assert result.exit_code == 0, result.output
+    with demo_app.app_context():
+        wave = db.session.scalars(select(Wave).where(Wave.slug == slug)).one()
+        assert [(a.name, a.population, a.covariates) for a in wave.areas] == [
+            ("A", 100, {"owner_share": 0.4}), ("B", 200, {"owner_share": 0.5}), ("C", 300, {"owner_share": 0.6})]
+        assert wave.area_source == AreaSource.RESIDENT
+    path.write_text("name,population\nA,1\n", encoding="utf-8")
+    result = demo_app.test_cli_runner().invoke(args=["areas", "--wave", slug, str(path)])
+    assert result.exit_code != 0 and "name, stratum, population" in result.output
