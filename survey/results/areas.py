@@ -89,7 +89,10 @@ def view(wave: Wave | None, *, public: bool, measure: str | None = None) -> Area
     if wave is None or not wave.areas:
         return None
     min_n = current_app.config["SMALL_COUNT_THRESHOLD"]
-    result, codebook = estimates(wave, min_n)
+    try:
+        result, codebook = estimates(wave, min_n)
+    except ValueError:  # e.g. a wave too small to rake to the population targets yet
+        return None
     est = result.estimates
     if est.empty:
         return None
@@ -126,9 +129,3 @@ def view(wave: Wave | None, *, public: bool, measure: str | None = None) -> Area
                "benchmarked": bool(info["benchmarked"]), "sampled": int(info["sampled"]), "areas": int(info["areas"])},
         warnings=[WARNINGS[code]() for code in info["warnings"] if code in WARNINGS],
     )
-
-
-def latest_with_areas(waves: list[Wave]) -> Wave | None:
-    """The most recent of these waves that declares small areas."""
-    with_areas = [w for w in waves if w.areas]
-    return max(with_areas, key=lambda w: (w.opens_on, w.slug)) if with_areas else None

@@ -70,8 +70,11 @@ def compare():
     by = _by(comparison.tables) if comparison else request.args.get("by", "district")
     area_view = None
     if comparison:
-        area_view = areas.view(areas.latest_with_areas(comparison.waves), public=False,
-                               measure=request.args.get("area_measure"))
+        # The newest chosen wave whose areas had enough respondents for the model.
+        for wave in sorted((w for w in comparison.waves if w.areas), key=lambda w: (w.opens_on, w.slug), reverse=True):
+            area_view = areas.view(wave, public=False, measure=request.args.get("area_measure"))
+            if area_view is not None:
+                break
     return render_template(
         "results/compare.html", waves=waves, chosen={w.slug for w in chosen}, comparison=comparison, areas=area_view,
         error=error, by=by, adjust=adjust, present=present, group_variables=GROUP_VARIABLES,

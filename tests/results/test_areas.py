@@ -63,7 +63,7 @@ def test_public_page_shows_areas_with_a_plain_explanation_and_withholds_uncertai
     page = text_of(demo_client.get("/results/"))
     assert "These are model-based estimates" in page
     table = _rows(page, "Trust score: model-based estimates")
-    assert re.search(r"Central Heights Central \d+ \d+ to \d+", table)
+    assert re.search(r"Central Heights \d+ \(\d+ to \d+\)", table)
     demo_app.config["AREA_MAX_RMSE"] = 2.5
     page = text_of(demo_client.get("/results/"))
     assert "Withheld: too uncertain" in page
