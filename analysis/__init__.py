@@ -20,6 +20,16 @@ from .estimate import (
     total,
 )
 from .io import Codebook, read_codebook, read_export
+from .sae import (
+    AreaEstimates,
+    FayHerriot,
+    FHDiagnostics,
+    area_estimates,
+    benchmark,
+    fay_herriot,
+    fh_diagnostics,
+    smooth_variances,
+)
 from .scales import cronbach_alpha, index_reliability, score_index, score_indexes
 from .weights import (
     base_weights,
@@ -73,4 +83,12 @@ __all__ = [
     "trim",
     "trim_and_rake",
     "weight_diagnostics",
+    "AreaEstimates",
+    "FayHerriot",
+    "FHDiagnostics",
+    "area_estimates",
+    "benchmark",
+    "fay_herriot",
+    "fh_diagnostics",
+    "smooth_variances",
 ]

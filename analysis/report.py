@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from .io import Codebook
+from .sae import area_report
 from .tables import GROUP_NAMES, GROUP_VARIABLES, WaveTables, describe_change, wave_tables
 
 __all__ = ["write_report", "withhold_small_cells", "REPORT_NAME"]
@@ -441,6 +442,10 @@ def write_report(
     if "district" in tables.breakdowns:
         body.append("<h2>Questions by district</h2>")
         body.append(_estimate_table(tables, codebook, items, "district", "Questions by district", "District"))
+    if "area" in frame.columns:  # small areas (neighbourhoods, beats): model-based, see analysis.sae
+        section, area_table = area_report(frame[frame["wave"].isin(tables.waves)], codebook, min_n=min_n, level=level)
+        body.append(section)
+        area_table.to_csv(folder / "areas.csv", index=False, lineterminator="\n")
     body.append("<h2>Not compared</h2>")
     if tables.not_compared.empty:
         body.append("<p>Every question and index was asked the same way in these waves.</p>")

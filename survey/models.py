@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -106,6 +107,20 @@ class Sample(enum.StrEnum):
 
     PROBABILITY = "probability"
     NONPROBABILITY = "nonprobability"
+
+
+class AreaKind(enum.StrEnum):
+    """What a wave calls its small areas (finer than the sampling stratum)."""
+
+    NEIGHBOURHOOD = "neighbourhood"
+    BEAT = "beat"
+
+
+class AreaSource(enum.StrEnum):
+    """Where a response's small area comes from: the resident's answer or the invitation."""
+
+    RESIDENT = "resident"
+    INVITATION = "invitation"
 
 
 class InvitationStatus(enum.StrEnum):
@@ -209,12 +224,20 @@ class Wave(Base):
     # Draft translations that a survey manager accepted explicitly for this wave.
     accepted_draft_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Small areas (neighbourhoods or beats) finer than the strata, for model-based estimates;
+    # None when the wave has none. Whether the public results page shows them is the admin's choice.
+    area_kind: Mapped[AreaKind | None] = mapped_column(_enum(AreaKind, "area_kind"))
+    area_source: Mapped[AreaSource | None] = mapped_column(_enum(AreaSource, "area_source"))
+    publish_areas: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     agency: Mapped[Agency] = relationship(back_populates="waves")
     instrument_version: Mapped[InstrumentVersion] = relationship(back_populates="waves")
     strata: Mapped[list[WaveStratum]] = relationship(
         back_populates="wave", cascade="all, delete-orphan", order_by="WaveStratum.name"
+    )
+    areas: Mapped[list[WaveArea]] = relationship(
+        back_populates="wave", cascade="all, delete-orphan", order_by="WaveArea.name"
     )
 
     def last_day(self) -> dt.date:
@@ -247,6 +270,26 @@ class WaveStratum(Base):
     wave: Mapped[Wave] = relationship(back_populates="strata")
 
 
+class WaveArea(Base):
+    """A small area of a wave (a neighbourhood or beat) with what the model needs to know of it.
+
+    ``population`` gives the area's share for benchmarking; ``covariates`` are area-level
+    figures (e.g. census shares) the Fay-Herriot model uses, the same names for every area.
+    """
+
+    __tablename__ = "wave_area"
+    __table_args__ = (UniqueConstraint("wave_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    stratum: Mapped[str | None] = mapped_column(String(100))
+    population: Mapped[int | None] = mapped_column(Integer)
+    covariates: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+
+    wave: Mapped[Wave] = relationship(back_populates="areas")
+
+
 class Invitation(Base):
     """A mailed access code. Only a keyed hash of the code is kept; the response never points here."""
 
@@ -256,6 +299,9 @@ class Invitation(Base):
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     stratum: Mapped[str | None] = mapped_column(String(100))
+    # The small area when the wave takes it from the invitation; cleared when the code is used,
+    # so a used invitation says no more about its response than its stratum does.
+    area: Mapped[str | None] = mapped_column(String(100))
     selection_probability: Mapped[float | None] = mapped_column(Float)
     status: Mapped[InvitationStatus] = mapped_column(
         _enum(InvitationStatus, "invitation_status"), default=InvitationStatus.SENT
@@ -277,6 +323,8 @@ class Response(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
     stratum: Mapped[str | None] = mapped_column(String(100))
+    # The small area (neighbourhood or beat), like the stratum an attribute of the response only.
+    area: Mapped[str | None] = mapped_column(String(100))
     language: Mapped[str] = mapped_column(String(16))
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
     # The design weight's inverse, copied from the stratum's invitations; None for open links.

@@ -24,6 +24,8 @@ from ..instrument_store import definition_of
 from ..instruments import InstrumentDef, Item, Option, cached_instrument
 from ..models import (
     Answer,
+    AreaKind,
+    AreaSource,
     Channel,
     InstrumentVersion,
     Invitation,
@@ -31,6 +33,7 @@ from ..models import (
     Sample,
     SurveyDraft,
     Wave,
+    WaveArea,
     WaveMode,
     WaveStratum,
     random_id,
@@ -45,6 +48,8 @@ CODE_BITS = 72
 DRAFT_HOURS = 4
 #: The answer key of the "which area do you live in" question asked in open-link waves.
 STRATUM_KEY = "stratum_area"
+#: The answer key of the "which neighbourhood (or beat)" question of waves whose residents give their area.
+AREA_KEY = "small_area"
 #: Draft bookkeeping keys start with "_" (item keys never do).
 LAST_PAGE = "_at"
 
@@ -112,6 +117,25 @@ def stratum_item(wave: AnyWave) -> Item:
     )
 
 
+def area_item(wave: AnyWave) -> Item:
+    """The "which neighbourhood (or beat)" question of waves whose residents give their small area."""
+    lang = locale_code()
+    city = current_agency().city
+    if wave.area_kind == AreaKind.BEAT:
+        text = _("Which police beat of %(city)s do you live in?", city=city)
+    else:
+        text = _("Which neighbourhood of %(city)s do you live in?", city=city)
+    options = tuple(Option(code=n, text={lang: area.name}) for n, area in enumerate(wave.areas, start=1))
+    return Item(key=AREA_KEY, type="choice", section="_area", text={lang: text}, hint={}, options=options)
+
+
+def area_of(wave: AnyWave, answers: Mapping[str, Any]) -> str | None:
+    """The area the resident chose (None when they skipped the question or chose not to say)."""
+    code = answers.get(AREA_KEY)
+    names = [area.name for area in wave.areas]
+    return names[code - 1] if isinstance(code, int) and 1 <= code <= len(names) else None
+
+
 def build_pages(inst: InstrumentDef, wave: AnyWave, *, ask_stratum: bool | None = None) -> list[Page]:
     """One page per section; an item marked ``own_page`` gets a page to itself."""
     pages: list[Page] = []
@@ -136,6 +160,8 @@ def build_pages(inst: InstrumentDef, wave: AnyWave, *, ask_stratum: bool | None 
     if ask_stratum and wave.strata:
         item = stratum_item(wave)
         pages.append(Page("area", {}, (item,), single=True))
+    if wave.area_source == AreaSource.RESIDENT and wave.areas:
+        pages.append(Page("neighbourhood", {}, (area_item(wave),), single=True))
     return pages
 
 
@@ -239,6 +265,8 @@ class WaveRow:
     closed_early_on: dt.date | None
     languages: list[str]
     instrument_version_id: int
+    area_kind: AreaKind | None = None
+    area_source: AreaSource | None = None
 
     last_day = Wave.last_day
     is_open = Wave.is_open
@@ -249,6 +277,11 @@ class WaveRow:
         return list(db.session.scalars(
             select(WaveStratum).where(WaveStratum.wave_id == self.id).order_by(WaveStratum.name)
         ))
+
+    @cached_property
+    def areas(self) -> list[WaveArea]:
+        """The wave's small areas by name (asked when residents give their area)."""
+        return list(db.session.scalars(select(WaveArea).where(WaveArea.wave_id == self.id).order_by(WaveArea.name)))
 
 
 #: A wave as the survey pages use it: the ORM object when just started, otherwise the plain row
@@ -270,7 +303,7 @@ def load_current(token: str | None) -> tuple[DraftRow, WaveRow, str] | None:
     if draft is None or draft.expires_at <= utcnow():
         return None
     wave = WaveRow(row.wave_id, row.agency_id, row.mode, row.opens_on, row.closes_on, row.closed_early_on,
-                   row.languages, row.instrument_version_id)
+                   row.languages, row.instrument_version_id, row.area_kind, row.area_source)
     return draft, wave, row.content_hash
 
 
@@ -280,7 +313,7 @@ _CURRENT = (
     select(
         _DRAFTS.c.id, _DRAFTS.c.wave_id, _DRAFTS.c.sealed,
         _W.c.agency_id, _W.c.mode, _W.c.opens_on, _W.c.closes_on, _W.c.closed_early_on, _W.c.languages,
-        _W.c.instrument_version_id, _V.c.content_hash,
+        _W.c.instrument_version_id, _W.c.area_kind, _W.c.area_source, _V.c.content_hash,
     )
     .join(_W, _W.c.id == _DRAFTS.c.wave_id)
     .join(_V, _V.c.id == _W.c.instrument_version_id)
@@ -396,9 +429,11 @@ _USE_CODE = (
     .where(_INVITATIONS.c.id == bindparam("invitation_id"), _INVITATIONS.c.used.is_(False))
     .values(used=True)
 )
-_CODE_DESIGN = select(_INVITATIONS.c.stratum, _INVITATIONS.c.selection_probability).where(
+_CODE_DESIGN = select(_INVITATIONS.c.stratum, _INVITATIONS.c.selection_probability, _INVITATIONS.c.area).where(
     _INVITATIONS.c.id == bindparam("invitation_id")
 )
+# A used invitation keeps no area: only the response has it, as it has the stratum.
+_FORGET_AREA = _INVITATIONS.update().where(_INVITATIONS.c.id == bindparam("invitation_id")).values(area=None)
 _INSERT_RESPONSE = Response.__table__.insert()
 _INSERT_ANSWERS = Answer.__table__.insert()
 
@@ -428,6 +463,7 @@ def submit_draft(
         raise AlreadySent
     probability: float | None = None
     sample = Sample.NONPROBABILITY
+    area = area_of(wave, answers) if wave.area_source == AreaSource.RESIDENT else None
     if invitation_id is not None:
         used = conn.execute(_USE_CODE, {"invitation_id": invitation_id}).rowcount
         if used != 1:
@@ -440,10 +476,14 @@ def submit_draft(
         probability = invitation.selection_probability
         stratum = invitation.stratum
         sample = Sample.PROBABILITY
+        if wave.area_source == AreaSource.INVITATION:
+            area = invitation.area
+        if invitation.area is not None:
+            conn.execute(_FORGET_AREA, {"invitation_id": invitation_id})
     response_id = random_id()
     conn.execute(_INSERT_RESPONSE, {
-        "id": response_id, "wave_id": wave_id, "stratum": stratum, "language": language, "channel": Channel.WEB,
-        "selection_probability": probability, "sample": sample, "submitted_on": this_week(),
+        "id": response_id, "wave_id": wave_id, "stratum": stratum, "area": area, "language": language,
+        "channel": Channel.WEB, "selection_probability": probability, "sample": sample, "submitted_on": this_week(),
     })
     if rows:
         conn.execute(_INSERT_ANSWERS, [{**row, "response_id": response_id} for row in rows])
@@ -469,6 +509,7 @@ def store_keyed_response(
     inst = instrument_of(wave)
     session = db.write()
     probability: float | None = None
+    area = area_of(wave, answers) if wave.area_source == AreaSource.RESIDENT else None
     sample = Sample.NONPROBABILITY if wave.mode == WaveMode.OPEN_LINK else Sample.PROBABILITY
     if code:
         code_hash = keyed_hash("invitation", normalize_code(code))
@@ -488,6 +529,9 @@ def store_keyed_response(
         probability = invitation.selection_probability
         stratum = invitation.stratum or stratum
         sample = Sample.PROBABILITY
+        if wave.area_source == AreaSource.INVITATION:
+            area = invitation.area
+        invitation.area = None
     elif wave.mode == WaveMode.INVITATION and stratum:
         # A mailed paper form without its code: the stratum's design probability still applies.
         probability = session.scalar(
@@ -502,6 +546,7 @@ def store_keyed_response(
     response = Response(
         wave_id=wave.id,
         stratum=stratum,
+        area=area,
         language=language,
         channel=channel,
         selection_probability=probability,

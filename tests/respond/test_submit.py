@@ -117,7 +117,8 @@ def test_concurrent_submits_of_the_same_code_from_many_phones_store_exactly_one(
 
 def test_a_response_has_no_column_that_could_join_it_to_its_code(app):
     columns = {c.name: c for c in Base.metadata.tables["response"].columns}
-    assert set(columns) == {"id", "wave_id", "stratum", "language", "channel", "selection_probability", "sample", "submitted_on"}
+    # "area" is the small area, an attribute like the stratum (tests/respond/test_areas.py).
+    assert set(columns) == {"id", "wave_id", "stratum", "area", "language", "channel", "selection_probability", "sample", "submitted_on"}
     assert isinstance(columns["submitted_on"].type, Date)  # a date, never a time
     foreign = {fk.column.table.name for c in columns.values() for fk in c.foreign_keys}
     assert foreign == {"wave"}

@@ -32,6 +32,7 @@ INTENDED: dict[str, frozenset[Role]] = {
     "staff.wave_edit": frozenset({MANAGER}),
     "staff.wave_close": frozenset({MANAGER}),
     "staff.wave_publish": frozenset({ADMIN}),
+    "staff.wave_publish_areas": frozenset({ADMIN}),
     "staff.invitations": frozenset({MANAGER}),
     "staff.undeliverable": frozenset({MANAGER}),
     "staff.rates_index": frozenset({MANAGER, ANALYST}),
