@@ -225,11 +225,11 @@ def _estimate_table(tables: WaveTables, codebook: Codebook, measures: pd.DataFra
                 r = lookup.get((m.mi, d, w))
                 if r is None:
                     cells.append('<td class="num">–</td>')
+                elif r.interval == "no answers":
+                    cells.append('<td class="num">no answers</td>')
                 elif getattr(r, "withheld", False):
                     cells.append(f'<td class="num">withheld<br><span class="meta">fewer than {tables.min_n:,} '
                                  'respondents</span></td>')
-                elif r.interval == "no answers":
-                    cells.append('<td class="num">no answers</td>')
                 else:
                     how = ' · <abbr title="Korn-Graubard interval: the share is exactly 0% or 100%">KG</abbr>' \
                         if r.interval == "korn-graubard" else ""

@@ -609,9 +609,8 @@ def area_estimates(
     intercept alone. With populations for every area and ``bench``, the estimates are
     difference-benchmarked (:func:`benchmark`) to the wave's direct estimate for everyone.
     """
-    from .compare import build_design
     from .scales import score_indexes
-    from .tables import batch_means, rake_wave
+    from .tables import batch_means, build_design, rake_wave
 
     if area not in frame.columns:
         raise ValueError(f"the export has no {area!r} column: the waves declare no small areas")

@@ -59,9 +59,9 @@ def test_the_invitation_sets_the_area_and_forgets_it_when_used(client, app, make
     assert _stored(app).area == "Hillcrest"
     with app.app_context():
         invitations = db.session.scalars(select(Invitation).order_by(Invitation.id)).all()
-        used = [i for i in invitations if i.used_on is not None]
+        used = [i for i in invitations if i.used]
         assert len(used) == 1 and used[0].area is None
-        assert [i.area for i in invitations if i.used_on is None] == ["Riverside"]
+        assert [i.area for i in invitations if not i.used] == ["Riverside"]
     assert unused
 
 
