@@ -20,5 +20,7 @@ graceful_timeout = 20
 accesslog = os.environ.get("SURVEY_ACCESS_LOG") or None
 access_log_format = '%(m)s %(U)s %(s)s %(B)s %(M)sms'
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("SURVEY_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The app itself believes X-Forwarded-For/-Proto only from SURVEY_TRUSTED_PROXIES (survey/security.py);
+# gunicorn is told the same list, so that neither layer trusts a peer the other does not.
+forwarded_allow_ips = os.environ.get("SURVEY_TRUSTED_PROXIES", "")
 limit_request_line = 8190

@@ -23,7 +23,7 @@ from jinja2 import StrictUndefined, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from . import security
+from . import catalogs, security
 from .config import from_environment
 from .db import db
 from .i18n import direction, html_lang, select_locale
@@ -106,6 +106,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Dates are the agency's calendar days; Flask-Babel shows staff times in the same zone
     # (BABEL_DEFAULT_TIMEZONE, from the same setting).
     set_timezone(app.config["TIMEZONE"])
+    # Every offered language shows its own text: compile what a plain install left uncompiled.
+    catalogs.ensure_compiled(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]), app.config["LANGUAGES"])
 
     if app.config["TESTING"]:
         app.jinja_env.undefined = StrictUndefined

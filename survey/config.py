@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import hashlib
 import hmac
 import os
@@ -98,6 +99,17 @@ def _timezone(name: str) -> str:
     return name
 
 
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Addresses or networks (``127.0.0.1``, ``10.0.0.0/8``, ``::1``), comma-separated."""
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(
+            f"SURVEY_TRUSTED_PROXIES={text!r} is not a list of addresses or networks ({exc}). "
+            "Give the addresses of the reverse proxies in front of the app, e.g. '127.0.0.1' or '10.0.0.0/24'."
+        ) from None
+
+
 def _instance_secret(instance_path: Path, name: str, nbytes: int = 32) -> str:
     """Read a secret from the instance folder, creating it on first use (development only)."""
     path = instance_path / name
@@ -169,6 +181,7 @@ def from_environment(
         results_min_n = int(get("RESULTS_MIN_N", "50"))
         retention_days = int(get("RETENTION_DAYS", "365"))
         max_upload = int(get("MAX_CONTENT_LENGTH", str(256 * 1024)))
+        proxy_hops = int(get("PROXY_HOPS", "1"))
         staff_idle = int(get("STAFF_IDLE_MINUTES", "30"))
     except ValueError as exc:
         raise ConfigError(f"A numeric SURVEY_ setting is not a whole number: {exc}") from None
@@ -196,12 +209,19 @@ def from_environment(
         "INSTRUMENTS_DIR": get("INSTRUMENTS_DIR", str(Path(__file__).resolve().parent.parent / "instruments")),
         "PUBLIC_BASE_URL": get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "MAX_CONTENT_LENGTH": max_upload,
+        # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (default:
+        # none), and how many of them a request passes through. Everyone else's are dropped.
+        "TRUSTED_PROXIES": _networks(get("TRUSTED_PROXIES", "")),
+        "PROXY_HOPS": max(1, proxy_hops),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production or _bool(get("SECURE_COOKIES", "false")),
         "SESSION_COOKIE_NAME": "s",
         "PERMANENT_SESSION_LIFETIME": int(get("SESSION_MINUTES", "240")) * 60,
         "WTF_CSRF_TIME_LIMIT": None,  # the session's own lifetime bounds it; a resident may be slow
+        # Flask-WTF's HTTPS check demands a Referer; survey.security checks Origin, else Referer,
+        # instead, so that a browser that sends neither still works (SECURITY.md, "CSRF").
+        "WTF_CSRF_SSL_STRICT": False,
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
         "TESTING": False,
     }

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: Letters and digits that cannot be mistaken for one another when read aloud or typed on a phone:
 #: no 0/O, 1/I/L, and no U (so that codes spell no common words).
@@ -65,7 +70,9 @@ def is_safe_next(target: str | None) -> bool:
 
 _SECURITY_HEADERS = (
     ("Content-Security-Policy", CSP),
-    ("Referrer-Policy", "no-referrer"),
+    # Our own pages get the referrer (the CSRF check below reads it when a browser sends no
+    # Origin); another site never does, not even our host name.
+    ("Referrer-Policy", "same-origin"),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
@@ -98,6 +105,76 @@ def refuse_oversized_body() -> None:
         abort(413)
 
 
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def refuse_cross_site_post() -> None:
+    """Refuse a form sent from another site, in addition to the CSRF token.
+
+    Browsers name the page a form came from in ``Origin`` (every modern browser, on every POST)
+    or, failing that, in ``Referer`` (our ``same-origin`` policy sends it to our own pages only).
+    When one is given it must be this site; when neither is (an old browser with referrers turned
+    off) the token alone decides, as over plain HTTP. Flask-WTF's own HTTPS check would refuse
+    that resident outright, so it is off (``WTF_CSRF_SSL_STRICT``) and this check replaces it.
+    """
+    if request.method not in _UNSAFE_METHODS:
+        return
+    source = request.headers.get("Origin")
+    if not source or source == "null":  # "null": an opaque origin; it names no site to compare
+        source = request.referrer
+    if source and _origin(source) != _origin(request.host_url):
+        raise CSRFError("The form was sent from another site.")
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class TrustedProxies:
+    """Believe ``X-Forwarded-For``/``-Proto`` only from the configured reverse proxies.
+
+    A request whose peer is one of ``networks`` goes through Werkzeug's ``ProxyFix`` (the client
+    is the address ``hops`` entries from the right of ``X-Forwarded-For``); anyone else's
+    forwarding headers are removed, so a client that talks to the app directly and forges them
+    gains nothing. The address is only ever used in memory (rate limits hash it).
+    """
+
+    _FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
+                  "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX", "HTTP_FORWARDED")
+
+    def __init__(self, wsgi_app: Callable[..., Any], networks: Iterable[Network], hops: int = 1) -> None:
+        self.plain = wsgi_app
+        self.networks = tuple(networks)
+        self.fixed = ProxyFix(wsgi_app, x_for=hops, x_proto=hops)
+
+    def _trusted(self, peer: str | None) -> bool:
+        try:
+            address = ipaddress.ip_address(peer or "")
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if self.networks and self._trusted(environ.get("REMOTE_ADDR")):
+            return self.fixed(environ, start_response)
+        for key in self._FORWARDED:
+            environ.pop(key, None)
+        return self.plain(environ, start_response)
+
+
 def init_app(app: Flask) -> None:
+    proxies = app.config.get("TRUSTED_PROXIES", ())
+    if isinstance(proxies, str):  # a test's or a script's config may give the setting's text
+        from .config import _networks
+
+        proxies = app.config["TRUSTED_PROXIES"] = _networks(proxies)
+    app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
+        app.wsgi_app, proxies, int(app.config.get("PROXY_HOPS", 1))
+    )
     app.before_request(refuse_oversized_body)
+    app.before_request(refuse_cross_site_post)
     app.after_request(add_security_headers)

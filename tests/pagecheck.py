@@ -160,8 +160,8 @@ def check_headers(headers) -> list[str]:
         problems.append("CSP lacks default-src 'none' or script-src 'self'")
     if headers.get("X-Frame-Options") != "DENY":
         problems.append("X-Frame-Options is not DENY")
-    if headers.get("Referrer-Policy") != "no-referrer":
-        problems.append("Referrer-Policy is not no-referrer")
+    if headers.get("Referrer-Policy") != "same-origin":
+        problems.append("Referrer-Policy is not same-origin")
     if headers.get("X-Content-Type-Options") != "nosniff":
         problems.append("X-Content-Type-Options is not nosniff")
     return problems

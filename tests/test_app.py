@@ -61,7 +61,7 @@ def test_security_headers_on_every_response(client, agency, path):
     response.close()
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
