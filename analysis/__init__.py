@@ -3,13 +3,15 @@
 Pure functions on a respondent-level table; no web framework, no plotting imports.
 """
 
-from .compare import adjust_pvalues, compare_waves, trend
+from .changes import adjusted_level, holm_bh, linear_trend, satterthwaite_df, wave_change
+from .compare import adjust_pvalues, compare_waves
 from .design import Calibration, Design, Replicates
 from .estimate import (
     Estimates,
     ci_korn_graubard,
     ci_logit,
     ci_wald,
+    ci_wilson,
     difference,
     domain_estimates,
     mean,
@@ -18,6 +20,16 @@ from .estimate import (
     total,
 )
 from .io import Codebook, read_codebook, read_export
+from .sae import (
+    AreaEstimates,
+    FayHerriot,
+    FHDiagnostics,
+    area_estimates,
+    benchmark,
+    fay_herriot,
+    fh_diagnostics,
+    smooth_variances,
+)
 from .scales import cronbach_alpha, index_reliability, score_index, score_indexes
 from .weights import (
     base_weights,
@@ -43,7 +55,11 @@ __all__ = [
     "read_export",
     "score_index",
     "score_indexes",
-    "trend",
+    "wave_change",
+    "linear_trend",
+    "satterthwaite_df",
+    "holm_bh",
+    "adjusted_level",
     "Design",
     "Estimates",
     "Replicates",
@@ -51,6 +67,7 @@ __all__ = [
     "ci_korn_graubard",
     "ci_logit",
     "ci_wald",
+    "ci_wilson",
     "difference",
     "domain_estimates",
     "effective_sample_size",
@@ -66,4 +83,12 @@ __all__ = [
     "trim",
     "trim_and_rake",
     "weight_diagnostics",
+    "AreaEstimates",
+    "FayHerriot",
+    "FHDiagnostics",
+    "area_estimates",
+    "benchmark",
+    "fay_herriot",
+    "fh_diagnostics",
+    "smooth_variances",
 ]

@@ -7,6 +7,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,11 +16,53 @@ import pandas as pd
 from .compare import compare_waves
 from .design import Design
 from .estimate import mean, proportion, total
-from .io import read_export, read_strings, read_targets, to_numeric
+from .io import Codebook, read_codebook, read_export, read_strings, read_targets, to_numeric
 from .scales import index_reliability
 from .weights import poststratify, rake, trim_and_rake, weight_diagnostics
 
-ESTIMATE_KEYS = ["variable", "category", "domain", "estimate", "se", "ci_low", "ci_high", "deff", "n"]
+ESTIMATE_KEYS = ["variable", "category", "domain", "estimate", "se", "ci_low", "ci_high", "interval", "df", "deff", "n"]
+
+
+def _codebook_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--codebook", help="codebook JSON whose missing codes (e.g. -9 'prefer not to say') are treated "
+                   "as missing (default: codebook.json beside the data, when there is one)")
+    p.add_argument("--negative-values-are-answers", action="store_true",
+                   help="without a codebook, count negative values as answers instead of refusing")
+
+
+def _find_codebook(args: argparse.Namespace) -> Codebook | None:
+    """The codebook named by --codebook, else codebook.json beside the data, else None."""
+    if args.codebook:
+        return read_codebook(args.codebook)
+    beside = Path(args.data).resolve().parent / "codebook.json"
+    if beside.is_file():
+        print(f"using the codebook beside the data: {beside}", file=sys.stderr)
+        return read_codebook(beside)
+    return None
+
+
+def _missing_as_none(data: pd.DataFrame, columns: Sequence[str | None], codebook: Codebook | None,
+                     allow_negative: bool) -> pd.DataFrame:
+    """Set each column's missing codes (from the codebook) to missing; refuse negative codes
+    that no codebook explains, because exports code "prefer not to say" and the like as -9."""
+    out = data.copy()
+    for col in dict.fromkeys(c for c in columns if c is not None):
+        values = pd.to_numeric(out[col], errors="coerce")
+        known = codebook is not None and col in codebook.variables
+        if known:
+            codes = codebook.missing_codes(col)
+            if codes:
+                out[col] = out[col].where(~values.isin(codes).to_numpy(), None)
+        elif (values < 0).any() and not allow_negative:
+            found = sorted({f"{v:g}" for v in values[values < 0]})[:5]
+            where = "no codebook was given or found beside the data" if codebook is None else \
+                "the codebook does not describe this column"
+            raise ValueError(
+                f"column {col!r} has negative codes {found} and {where}: in the platform's exports these mean "
+                "'prefer not to say', 'don't know' or 'not asked' and must not be counted as answers. Give "
+                "--codebook codebook.json (the export's codebook lists each variable's missing codes), or "
+                "--negative-values-are-answers if they really are values")
+    return out
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--ci", choices=["logit", "beta", "wald"], default="logit", help="interval for proportions")
     e.add_argument("--lonely-psu", default="fail", choices=["fail", "remove", "certainty", "adjust", "average"])
     e.add_argument("--format", choices=["json", "csv"], default="json")
+    _codebook_arguments(e)
 
     w = sub.add_parser("weight", help="add a weight column: rake or post-stratify, optional trimming")
     w.add_argument("data")
@@ -56,17 +100,22 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--output", "-o", help="output CSV (default: standard output)")
     w.add_argument("--diagnostics", help="write diagnostics JSON here (default: standard error)")
     w.add_argument("--tol", type=float, default=1e-10)
-    w.add_argument("--max-iter", type=int, default=100)
+    w.add_argument("--max-iter", type=int, default=100, help="raking sweeps before giving up (default 100)")
+    _codebook_arguments(w)
 
     c = sub.add_parser("compare", help="wave-over-wave changes of every index and item")
     c.add_argument("export", help="export CSV")
     c.add_argument("--codebook", required=True, help="codebook JSON")
-    c.add_argument("--rake-from-codebook", action="store_true", help="rake each wave to the codebook's targets")
+    rk = c.add_mutually_exclusive_group()
+    rk.add_argument("--rake-from-codebook", dest="rake", action="store_const", const=True,
+                    help="rake each wave to the codebook's targets (the default when it has any)")
+    rk.add_argument("--no-rake", dest="rake", action="store_const", const=False, help="base weights only")
     c.add_argument("--by", help="also compare within each value of this column (e.g. district)")
     c.add_argument("--level", type=float, default=0.95)
     c.add_argument("--min-n", type=int, default=10, help="fewer responses than this in a wave: not compared")
     c.add_argument("--format", choices=["json", "csv", "text"], default="text")
     c.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    c.add_argument("--max-iter", type=int, default=100, help="raking sweeps per wave before giving up (default 100)")
 
     r = sub.add_parser("report", help="one HTML report (charts embedded) plus the tables as CSV")
     r.add_argument("export", help="export CSV")
@@ -78,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--min-n", type=int, default=10, help="fewer responses than this in a cell: not compared")
     r.add_argument("--level", type=float, default=0.95)
     r.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    r.add_argument("--max-iter", type=int, default=100, help="raking sweeps per wave before giving up (default 100)")
     return p
 
 
@@ -104,6 +154,9 @@ def _estimate(args: argparse.Namespace) -> int:
     for col in [args.weights, args.strata, args.cluster, args.fpc, args.by, args.mean, args.total, args.proportion]:
         if col is not None and col not in data.columns:
             raise ValueError(f"column {col!r} is not in {args.data}; columns are {list(data.columns)}")
+    codebook = _find_codebook(args)
+    data = _missing_as_none(data, [args.mean, args.total, args.proportion, args.by], codebook,
+                            args.negative_values_are_answers)
     w = to_numeric(data[args.weights], args.weights)
     if np.isnan(w).any():
         raise ValueError(f"weight column {args.weights!r} has empty or NA cells: every row needs a weight")
@@ -134,7 +187,14 @@ def _estimate(args: argparse.Namespace) -> int:
 
 
 def _weight(args: argparse.Namespace) -> int:
-    data = read_strings(args.data)
+    original = read_strings(args.data)
+    codebook = _find_codebook(args)
+    targets_file = args.rake or args.poststratify
+    variables = list(read_targets(targets_file))
+    for col in variables:
+        if col not in original.columns:
+            raise ValueError(f"target variable {col!r} is not a column of {args.data}")
+    data = _missing_as_none(original, variables, codebook, args.negative_values_are_answers)
     if args.weights:
         base = to_numeric(data[args.weights], args.weights)
         base = np.where(np.isnan(base), 1.0, base)
@@ -149,7 +209,7 @@ def _weight(args: argparse.Namespace) -> int:
     else:
         targets = read_targets(args.poststratify)
         w = poststratify(data, targets, base)
-    out = data.copy()
+    out = original.copy()
     out[args.name] = w
     diag = weight_diagnostics(w, data, targets)
     diag["base_kish_deff"] = float(len(base) * np.sum(base**2) / base.sum() ** 2)
@@ -167,16 +227,17 @@ def _weight(args: argparse.Namespace) -> int:
 
 
 COMPARE_KEYS = [
-    "measure", "kind", "label", "category", "category_label", "by", "domain", "comparison", "wave_from", "wave_to",
-    "estimate_from", "estimate_to", "difference", "se", "ci_low", "ci_high", "p_value", "p_holm", "p_bh",
-    "n_from", "n_to", "detectable", "verdict",
+    "measure", "kind", "label", "category", "by", "domain", "comparison", "wave_from", "wave_to",
+    "estimate_from", "estimate_to", "difference", "se", "df", "ci_low", "ci_high", "p_value", "p_holm",
+    "ci_low_holm", "ci_high_holm", "level_holm", "p_bh", "ci_low_bh", "ci_high_bh", "level_bh", "family",
+    "n_from", "n_to", "comparable", "too_few", "detectable", "note", "verdict",
 ]
 
 
 def _compare(args: argparse.Namespace) -> int:
     frame, codebook = read_export(args.export, args.codebook)
-    table = compare_waves(frame, codebook, by=args.by, rake=args.rake_from_codebook, level=args.level,
-                          min_n=args.min_n, progress=not args.quiet)
+    table = compare_waves(frame, codebook, by=args.by, rake=args.rake, level=args.level,
+                          min_n=args.min_n, progress=not args.quiet, max_iter=args.max_iter)
     if args.format == "text":
         for v in table["verdict"]:
             print(v)
@@ -205,7 +266,7 @@ def _report(args: argparse.Namespace) -> int:
     say(f"reading {args.export}")
     frame, codebook = read_export(args.export, args.codebook)
     write_report(frame, codebook, args.out, waves=args.waves, breakdowns=args.by or GROUP_VARIABLES, title=args.title,
-                 min_n=args.min_n, level=args.level, progress=say)
+                 min_n=args.min_n, level=args.level, progress=say, max_iter=args.max_iter)
     return 0
 
 

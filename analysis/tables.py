@@ -2,8 +2,8 @@
 
 This is what the staff comparison view, the public results page and the report show. Each wave is
 its own design (strata = the wave's sampling strata, base weights, raked to the population
-margins when asked), exactly as :func:`analysis.compare.build_design` and
-:func:`analysis.compare.rake_by_wave` build them for all waves at once: waves are disjoint sets of
+margins when asked), exactly as :func:`build_design` and
+:func:`rake_wave` build them: waves are disjoint sets of
 strata and each wave is raked on its own, so wave estimates are independent and the variance of a
 difference is the sum of the two variances.
 
@@ -28,13 +28,15 @@ from scipy import sparse as sp
 from scipy import special
 
 from ._progress import Progress
-from .compare import _measures, build_design
+from .changes import adjusted_level, holm_bh, linear_trend, wave_change
 from .design import Design
-from .estimate import ci_korn_graubard
+from .estimate import ci_korn_graubard, ci_wilson
 from .io import Codebook
+from .scales import score_indexes
 from .weights import effective_sample_size, kish_deff
 
-__all__ = ["WaveTables", "wave_tables", "batch_means", "rake_wave", "holm_bh", "describe_change", "GROUP_VARIABLES", "GROUP_NAMES"]
+__all__ = ["WaveTables", "wave_tables", "batch_means", "build_design", "measures", "rake_wave", "holm_bh",
+           "describe_change", "GROUP_VARIABLES", "GROUP_NAMES"]
 
 #: Breakdowns the tables offer, in this order, when the export has the column.
 GROUP_VARIABLES = ("district", "age_band", "sex", "race_eth", "tenure", "education", "home_language")
@@ -43,10 +45,12 @@ GROUP_NAMES = {"district": "District", "age_band": "Age band", "sex": "Sex", "ra
                "tenure": "Housing tenure", "education": "Education", "home_language": "Language spoken at home"}
 
 ESTIMATE_COLUMNS = ["mi", "measure", "kind", "scale", "category", "by", "domain", "wave", "estimate", "se",
-                    "ci_low", "ci_high", "df", "deff", "n"]
+                    "ci_low", "ci_high", "interval", "df", "deff", "n"]
 CHANGE_COLUMNS = ["mi", "measure", "kind", "scale", "category", "by", "domain", "comparison", "wave_from",
                   "wave_to", "estimate_from", "estimate_to", "difference", "se", "ci_low", "ci_high", "df",
-                  "p_value", "p_holm", "p_bh", "n_from", "n_to", "too_few", "detectable", "family"]
+                  "p_value", "p_holm", "ci_low_holm", "ci_high_holm", "level_holm", "p_bh", "ci_low_bh",
+                  "ci_high_bh", "level_bh", "n_from", "n_to", "waves", "comparable", "too_few", "detectable",
+                  "note", "family"]
 
 
 @dataclass
@@ -54,11 +58,29 @@ class WaveTables:
     """Everything the comparison pages and the report show, as plain data frames.
 
     ``measures``: one row per measured column (``mi``), its key, kind (index, item, option), scale
-    (score 0-100, mean, proportion) and category code for choice items. ``estimates``: one row per
-    measure x breakdown (``by`` None for everyone) x domain x wave. ``changes``: last wave against
-    the first (``comparison == "first_last"``), each wave against the one before (``"step"``) and
-    the linear trend per wave over three or more waves (``"trend"``). ``not_compared``: measures
-    left out of the changes, with the reason. ``weights``: per wave n, Kish deff and effective n.
+    (score 0-100, mean, proportion) and category code for choice items.
+
+    ``estimates``: one row per measure x breakdown (``by`` None for everyone) x domain x wave,
+    also where nobody in the domain answered (``n`` 0, estimate NaN, ``interval`` "no
+    answers"). ``interval`` names the method of ``ci_low``/``ci_high`` (keys of
+    :data:`INTERVALS`): "t" for means and scores; "wilson" for proportions strictly between 0
+    and 1; "korn-graubard" where a proportion is exactly 0 or 1 (the Wilson interval on the
+    effective sample size does not exist there: the variance is 0). ``df`` is the domain's own: respondents who answered minus their strata.
+
+    ``changes``: last wave against the first (``comparison == "first_last"``), each wave
+    against the one before (``"step"``, three or more waves) and the linear trend per wave
+    (``"trend"``, three or more waves with answers). ``difference``, ``se``, ``df``
+    (Satterthwaite), ``ci_low``/``ci_high`` at ``level`` and ``p_value``; ``p_holm`` and
+    ``p_bh`` adjusted within ``family``; ``ci_low_holm``/``ci_high_holm`` (and ``_bh``) the
+    interval at ``level_holm`` (``level_bh``), the confidence level that agrees with the
+    adjusted verdict: it excludes 0 exactly when the adjusted p is below ``alpha``, so a page
+    that calls a change detectable by Holm (BH) can show that interval beside it.
+    ``comparable`` is False, with the reason in ``note``, where a wave has no answers (only the
+    changes that involve it) or the measure is excluded; ``too_few`` where a wave has fewer than
+    ``min_n`` respondents (no p-value). ``detectable``: Holm-adjusted p below ``alpha``.
+
+    ``not_compared``: measures excluded or not asked in some waves, with the reason.
+    ``weights``: per wave n, Kish deff, effective n and the design df.
     """
 
     waves: list[str]
@@ -73,6 +95,68 @@ class WaveTables:
     level: float
     min_n: int
     alpha: float
+
+
+SEP = "\x1f"  # joins wave and stratum labels; never appears in exported values
+
+
+def build_design(
+    frame: pd.DataFrame,
+    *,
+    weights: str = "base_weight",
+    stratum: str = "stratum",
+    wave: str = "wave",
+    cluster: str | None = None,
+) -> Design:
+    """A design for an export: strata = wave x stratum, weights = base weights.
+
+    Open-link responses have no base weight and get weight 1 (they are not a probability
+    sample; their results describe respondents, not the population).
+    """
+    w = frame[weights].to_numpy(dtype=np.float64) if weights in frame.columns else np.ones(len(frame))
+    w = np.where(np.isnan(w), 1.0, w)
+    waves = frame[wave].astype(str).to_numpy(dtype=object)
+    if stratum in frame.columns:
+        st = frame[stratum].fillna("").astype(str).to_numpy(dtype=object)
+        strata = waves + SEP + st
+    else:
+        strata = waves
+    return Design.from_data(frame, weights=w, strata=strata, clusters=cluster, lonely_psu="adjust")
+
+
+def measures(frame: pd.DataFrame, codebook: Codebook) -> list[dict[str, Any]]:
+    """Every index (0-100 score), scale item (mean), choice category and option (proportion).
+
+    One dict per measured column: ``measure`` (key), ``kind`` (index, item, option), ``scale``
+    (score, mean, proportion), ``label``, ``values`` (one float per row, NaN = not answered; 0/1
+    for a choice category), ``category`` and ``category_label`` (choice items only).
+    """
+    out: list[dict[str, Any]] = []
+    scores = score_indexes(frame, codebook.indexes) if codebook.indexes else pd.DataFrame(index=frame.index)
+    for ix in codebook.indexes:
+        out.append({"measure": ix["key"], "kind": "index", "scale": "score", "label": codebook.label(ix["key"]),
+                    "values": scores[ix["key"]].to_numpy(), "category": None, "category_label": None})
+    for name, var in codebook.variables.items():
+        if name not in frame.columns or var.get("kind") not in ("item", "multi_option"):
+            continue
+        x = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
+        if var.get("kind") == "multi_option" or var.get("type") == "multi":
+            out.append({"measure": name, "kind": "option", "scale": "proportion", "label": codebook.label(name),
+                        "values": x, "category": None, "category_label": None})
+        elif var.get("type") == "scale":
+            out.append({"measure": name, "kind": "item", "scale": "mean", "label": codebook.label(name),
+                        "values": x, "category": None, "category_label": None})
+        elif var.get("type") == "choice":
+            missing = set(codebook.missing_codes(name))
+            for val in var.get("values", []):
+                code = float(val["code"])
+                if code in missing:
+                    continue
+                lab = (val.get("label") or {}).get("en", str(val["code"]))
+                ind = np.where(np.isnan(x), np.nan, (x == code).astype(np.float64))
+                out.append({"measure": name, "kind": "item", "scale": "proportion", "label": codebook.label(name),
+                            "values": ind, "category": str(val["code"]), "category_label": lab})
+    return out
 
 
 def _domain_labels(values: pd.Series, codebook: Codebook, name: str) -> tuple[list[str], np.ndarray]:
@@ -136,14 +220,30 @@ def _rake_correction(cal: Any, sums: np.ndarray) -> np.ndarray:
     return np.asarray(spread @ coef)
 
 
-def batch_means(design: Design, y: np.ndarray, domain: np.ndarray, ndomain: int) -> dict[str, np.ndarray]:
-    """Weighted means of every column of ``y`` (n x M, NaN = not answered) in every domain.
+def batch_means(design: Design, y: np.ndarray, domain: np.ndarray, ndomain: int, *,
+                small_sample: bool = False) -> dict[str, np.ndarray]:
+    r"""Weighted means of every column of ``y`` (n x M, NaN = not answered) in every domain.
 
     ``domain`` holds each row's domain code 0..ndomain-1 (-1: in none). Returns arrays of shape
     (ndomain, M): ``estimate``, ``var`` (Taylor linearization with the raking residuals),
     ``n`` (answered, nonzero weight), ``df`` (answered rows minus strata with one) and ``deff``
     (as R's ``svymean(deff=TRUE)``). One-stage designs with each row its own unit and at most one
-    raking or post-stratification step, as :func:`analysis.compare.build_design` makes them.
+    raking or post-stratification step, as :func:`build_design` makes them.
+
+    ``small_sample=True`` applies the bias-reduced linearization of Bell and McCaffrey (2002) to
+    the domain mean: respondent i's influence value is divided by :math:`\sqrt{1-h_i}` with
+    :math:`h_i = w_i/\sum_{j\in d} w_j` its leverage on the domain's mean, which removes the
+    downward bias of the linearized variance in small domains (for a simple random sample it
+    turns :math:`\sum e_i^2/n^2` into :math:`s^2/n`); in a domain of thousands it changes the
+    standard error by a few parts in ten thousand. With ``False`` the variance is R's
+    ``svymean`` exactly.
+
+    References
+    ----------
+    .. [1] Bell, R. M., & McCaffrey, D. F. (2002). Bias reduction in standard errors for linear
+       regression with multi-stage samples. Survey Methodology, 28(2), 169-181.
+    .. [2] Lumley, T. (2004). Analysis of complex survey samples. Journal of Statistical
+       Software, 9(8) (``svyrecvar``: linearization with raking residuals).
     """
     info = design.stage_info(0)
     if not info.identity or design.replicates is not None or len(design.calibrations) > 1:
@@ -162,6 +262,11 @@ def batch_means(design: Design, y: np.ndarray, domain: np.ndarray, ndomain: int)
     wsafe = wsum[dz]
     resid = np.where(ok, yz - th_row, 0.0)
     z = np.divide(wok * resid, wsafe, out=np.zeros_like(resid), where=wsafe > 0)
+    if small_sample:
+        # Bias-reduced linearization: each respondent's influence divided by sqrt(1 - h), h its
+        # share of the domain's weight (its leverage on the domain mean).
+        h = np.divide(wok, wsafe, out=np.zeros_like(wok), where=wsafe > 0)
+        z = z / np.sqrt(np.where(h < 1, 1 - h, 1.0))
     h = info.stratum_of_row
     nh = info.nstrat
     hd = _onehot(np.where(domain >= 0, h * d_n + domain, -1), nh * d_n)
@@ -208,8 +313,9 @@ def batch_means(design: Design, y: np.ndarray, domain: np.ndarray, ndomain: int)
             "deff": deff}
 
 
-def rake_wave(design: Design, frame: pd.DataFrame, margins: Mapping[str, Mapping[str, float]], wave: str = "") -> Design:
-    """Rake one wave to the population margins, as :func:`analysis.compare.rake_by_wave` does.
+def rake_wave(design: Design, frame: pd.DataFrame, margins: Mapping[str, Mapping[str, float]], wave: str = "",
+              *, max_iter: int = 100) -> Design:
+    """Rake one wave to the population margins.
 
     A missing weighting variable is given the wave's most common (weighted) category.
     """
@@ -226,27 +332,47 @@ def rake_wave(design: Design, frame: pd.DataFrame, margins: Mapping[str, Mapping
                 raise ValueError(f"wave {wave!r}: nobody answered {var!r}; cannot rake to it")
             vals[miss] = present.idxmax()
         data[var] = vals
-    return design.rake({v: dict(c) for v, c in margins.items()}, data=data)
+    try:
+        return design.rake({v: dict(c) for v, c in margins.items()}, data=data, max_iter=max_iter)
+    except ValueError as exc:
+        raise ValueError(f"wave {wave!r}: {exc}" if wave else str(exc)) from None
 
 
 def _t(level: float, df: np.ndarray) -> np.ndarray:
     return special.stdtrit(np.maximum(df, 1), 0.5 + level / 2)
 
 
-def _intervals(est: np.ndarray, se: np.ndarray, df: np.ndarray, n: np.ndarray, proportion: np.ndarray,
-               level: float) -> tuple[np.ndarray, np.ndarray]:
-    """t intervals for means; logit intervals for proportions (Korn-Graubard at 0 and 1), as ``proportion()``."""
+#: The values of the ``interval`` column of the estimates, and what each means.
+INTERVALS = {
+    "t": "estimate ± t(df) × SE",
+    "wilson": "Wilson score interval of a proportion strictly between 0 and 1, on its effective sample size "
+              "(Korn-Graubard's df adjustment)",
+    "korn-graubard": "Korn-Graubard (Clopper-Pearson with the effective sample size): the proportion is exactly "
+                     "0 or 1, where the variance is 0 and the Wilson interval on the effective sample size does "
+                     "not exist",
+    "no answers": "nobody in this domain answered in this wave: no estimate",
+}
+
+
+def intervals(est: np.ndarray, se: np.ndarray, df: np.ndarray, n: np.ndarray, proportion: np.ndarray,
+              level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""The interval of every estimate and the name of its method (a key of :data:`INTERVALS`).
+
+    Means and scores: :math:`\hat\theta \pm t_{df}\,SE` on the estimate's own df.
+    Proportions strictly between 0 and 1: :func:`analysis.estimate.ci_wilson` on the effective
+    sample size; exactly 0 or 1: :func:`analysis.estimate.ci_korn_graubard`. NaN estimates (no
+    answers) get NaN bounds and "no answers".
+    """
     q = _t(level, df)
     lo, hi = est - q * se, est + q * se
     inside = proportion & (est > 0) & (est < 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lg = np.log(est / (1 - est))
-        half = q * se / (est * (1 - est))
-        lo = np.where(inside, 1 / (1 + np.exp(-(lg - half))), lo)
-        hi = np.where(inside, 1 / (1 + np.exp(-(lg + half))), hi)
-    for i in np.flatnonzero(proportion & ~inside & ~np.isnan(est)):
+    wlo, whi = ci_wilson(np.where(inside, est, 0.5), np.where(inside, se, 0.1), level, df, n)
+    lo, hi = np.where(inside, wlo, lo), np.where(inside, whi, hi)
+    edge = proportion & ~inside & ~np.isnan(est)
+    for i in np.flatnonzero(edge):
         lo[i], hi[i] = ci_korn_graubard(float(est[i]), float(se[i]), level, float(df[i]), int(n[i]))
-    return lo, hi
+    method = np.where(np.isnan(est), "no answers", np.where(inside, "wilson", np.where(edge, "korn-graubard", "t")))
+    return lo, hi, method.astype(object)
 
 
 def _asked(values: np.ndarray, masks: Mapping[str, np.ndarray]) -> list[str]:
@@ -266,15 +392,79 @@ def wave_tables(
     alpha: float = 0.05,
     exclude: Mapping[str, str] | None = None,
     progress: bool | Progress = False,
+    max_iter: int = 100,
+    small_sample: bool = True,
 ) -> WaveTables:
-    """Estimates per wave of every index and item (overall and per domain) and their changes.
+    r"""Estimates per wave of every index and item (overall and per domain) and their changes.
 
-    ``rake=None`` rakes each wave to the codebook's population targets when it has any (else
-    base weights); ``exclude`` maps item or index keys to the reason they may not be compared
-    (e.g. wording changed between the waves' questionnaire versions). A measure nobody answered
-    in one of the waves is not compared either. Changes are t tests on the design degrees of
-    freedom; Holm and Benjamini-Hochberg adjustments run within each family: one comparison
-    type, one breakdown, indexes or items.
+    The one engine behind the report, the staff console, the public results and ``python -m
+    analysis compare``.
+
+    Parameters
+    ----------
+    frame, codebook
+        An export as :func:`analysis.io.read_export` (or :func:`analysis.io.export_frame`) gives it.
+    waves : sequence of str, optional
+        Only these waves (default: every wave of the codebook that has responses), in the
+        codebook's order.
+    breakdowns : sequence of str, optional
+        Columns to estimate domains of (default ``("district",)``); columns not in the export are
+        skipped.
+    rake : bool, optional
+        Rake each wave to the codebook's population targets; None (default) rakes when it has any.
+    level : float
+        Confidence level of every interval (default 0.95).
+    min_n : int
+        A change whose smaller wave has fewer respondents than this gets no p-value (``too_few``).
+    alpha : float
+        An adjusted p below this is "detectable"; also the level the adjusted intervals agree with.
+    exclude : mapping of str to str, optional
+        Item or index keys that may not be compared, with the reason (e.g. wording changed between
+        the waves' questionnaire versions): their estimates stay, their changes are marked not
+        comparable with that reason -- only the changes involving a wave without answers when the
+        measure has answers in some waves and not others (an item not asked in one version).
+    progress : bool or Progress
+        Show progress on standard error.
+    max_iter : int
+        Raking sweeps per wave before giving up; the error then names the category, its target
+        and the weight of the respondent that cannot be reconciled.
+    small_sample : bool
+        Bias-reduced linearization (default True, see :func:`batch_means`) so that small domains'
+        intervals cover as they say (``bench/bench_coverage.py``); False gives R's ``svymean``
+        standard errors exactly.
+
+    Returns
+    -------
+    WaveTables
+        ``estimates`` (one row per measure x breakdown x domain x wave, with the ``interval``
+        method), ``changes`` (first to last, steps, trend; Holm and BH with the intervals that
+        agree with them), ``not_compared`` and ``weights``; see :class:`WaveTables`.
+
+    Notes
+    -----
+    Each wave is its own design (strata = its districts, base weights, raked on its own), so
+    wave estimates are independent. A change is :func:`analysis.changes.wave_change`:
+    :math:`\hat\theta_b-\hat\theta_a` with variance :math:`v_a+v_b` and Welch-Satterthwaite df
+    :math:`(v_a+v_b)^2/(v_a^2/\nu_a+v_b^2/\nu_b)` from each estimate's own df :math:`\nu` (the
+    respondents who answered in the domain minus their strata). The trend is
+    :func:`analysis.changes.linear_trend`, the least-squares slope through the wave estimates
+    :math:`\sum_k c_k\hat\theta_k`, :math:`c_k=(k-\bar k)/\sum_j(j-\bar k)^2`, variance
+    :math:`\sum_k c_k^2 v_k` (raking included through each :math:`v_k`). Holm and
+    Benjamini-Hochberg adjustments (:func:`analysis.changes.holm_bh`) run within each family:
+    one comparison type, one breakdown, indexes or items; :func:`analysis.changes.adjusted_level`
+    gives the intervals beside them. A measure nobody answered in a wave keeps its estimates in
+    the other waves; only the changes involving that wave are marked not comparable. A domain
+    nobody in it answered keeps its rows, marked "no answers".
+
+    References
+    ----------
+    .. [1] Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley (domains 2.3,
+       raking 7.4, contrasts 5.2).
+    .. [2] Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance
+       components. Biometrics Bulletin, 2(6), 110-114.
+    .. [3] Bell, R. M., & McCaffrey, D. F. (2002). Bias reduction in standard errors for linear
+       regression with multi-stage samples. Survey Methodology, 28(2), 169-181.
+    .. [4] Holm, S. (1979); Benjamini, Y., & Hochberg, Y. (1995): see :func:`analysis.changes.holm_bh`.
     """
     order = [w for w in codebook.wave_order if (waves is None or w in waves) and (frame["wave"] == w).any()]
     if not order:
@@ -283,29 +473,36 @@ def wave_tables(
     margins = codebook.target_margins()
     if rake is None:
         rake = bool(margins) and all(v in frame.columns for v in margins)
+    elif rake and not margins:
+        raise ValueError("the codebook has no population targets to rake to: add targets or do not ask for raking")
     breakdowns = [b for b in (breakdowns or []) if b in frame.columns]
-    measures = _measures(frame, codebook)
     wave_col = frame["wave"].astype(str).to_numpy(dtype=object)
     exclude = dict(exclude or {})
-    reasons: dict[str, str] = {}
     masks = {w: wave_col == w for w in order}
-    for ms in measures:
+    reasons: dict[str, str] = {}
+    gaps: dict[str, list[str]] = {}
+    keep = []
+    for ms in measures(frame, codebook):
         key = ms["measure"]
+        missing = _asked(ms["values"], masks)
+        if len(missing) == len(order):
+            continue  # nobody answered it in any of these waves: nothing to show
+        keep.append(ms)
+        if missing and len(order) > 1:
+            gaps[key] = missing
         if key in exclude:
-            reasons[key] = exclude[key]
-        elif key not in reasons:
-            missing = _asked(ms["values"], masks)
-            if missing and len(order) > 1:
-                reasons[key] = "not asked (no answers) in " + ", ".join(missing)
-    keep = [ms for ms in measures if ms["measure"] not in reasons]
-    not_compared = pd.DataFrame(
-        [{"measure": k, "kind": next(ms["kind"] for ms in measures if ms["measure"] == k), "reason": r}
-         for k, r in reasons.items()], columns=["measure", "kind", "reason"])
+            reasons.setdefault(key, exclude[key])
+        elif missing and len(order) > 1:
+            reasons.setdefault(key, "no answers in " + ", ".join(missing) + ": changes involving "
+                               + ("that wave" if len(missing) == 1 else "those waves") + " are not made")
+    kinds = {ms["measure"]: ms["kind"] for ms in keep}
+    not_compared = pd.DataFrame([{"measure": k, "kind": kinds[k], "reason": r} for k, r in reasons.items()],
+                                columns=["measure", "kind", "reason"])
     mtable = pd.DataFrame([{k: ms[k] for k in ("measure", "kind", "scale", "category")} for ms in keep])
     if mtable.empty:
-        raise ValueError("no index or item can be compared across these waves")
+        raise ValueError("nobody answered any index or item in these waves")
     mtable["mi"] = np.arange(len(mtable))
-    y_all = np.column_stack([ms["values"] for ms in keep]) if keep else np.empty((len(frame), 0))
+    y_all = np.column_stack([ms["values"] for ms in keep])
     proportion = (mtable["scale"] == "proportion").to_numpy()
     domains: dict[str, list[str]] = {}
     codes_by: dict[str, np.ndarray] = {}
@@ -318,25 +515,26 @@ def wave_tables(
     groups: list[tuple[str | None, list[Any]]] = [(None, [None]), *[(b, domains[b]) for b in breakdowns]]
     # results[g][stat] has shape (waves, domains, measures); NaN where a wave has no answers.
     results: list[dict[str, np.ndarray]] = [
-        {k: np.full((len(order), len(labels), nm), np.nan) for k in ("estimate", "se", "df", "deff", "n")}
+        {k: np.full((len(order), len(labels), nm), np.nan) for k in ("estimate", "var", "df", "deff", "n")}
         for _b, labels in groups]
     weight_rows = []
     for wi, w in enumerate(order):
-        mask = wave_col == w
+        mask = masks[w]
         fw = frame[mask].reset_index(drop=True)
         design = build_design(fw)
         if rake:
-            design = rake_wave(design, fw, margins, w)
+            design = rake_wave(design, fw, margins, w, max_iter=max_iter)
         weight_rows.append({"wave": w, "n": int(mask.sum()), "weights_sum": float(design.weights.sum()),
                             "kish_deff": kish_deff(design.weights), "effective_n": effective_sample_size(design.weights),
                             "degf": int(design.degf)})
         yw = y_all[mask]
         for gi, (b, labels) in enumerate(groups):
             dom = np.zeros(len(fw), dtype=np.int64) if b is None else codes_by[b][mask]
-            r = batch_means(design, yw, dom, len(labels))
+            r = batch_means(design, yw, dom, len(labels), small_sample=small_sample)
             out = results[gi]
-            out["estimate"][wi] = r["estimate"]
-            out["se"][wi] = np.sqrt(r["var"])
+            none = r["n"] == 0
+            out["estimate"][wi] = np.where(none, np.nan, r["estimate"])
+            out["var"][wi] = np.where(none, np.nan, r["var"])
             out["df"][wi] = r["df"]
             out["deff"][wi] = r["deff"]
             out["n"][wi] = r["n"]
@@ -344,118 +542,119 @@ def wave_tables(
     if not isinstance(progress, Progress):
         bar.close()
     weights = pd.DataFrame(weight_rows)
-    degf = weights["degf"].to_numpy(dtype=np.float64)
     est_parts, change_parts = [], []
     for (b, labels), r in zip(groups, results, strict=True):
         nw, nd = len(order), len(labels)
         shape = (nw, nd, nm)
         n = np.nan_to_num(r["n"]).astype(np.int64)
-        has = n > 0
+        se = np.sqrt(r["var"])
         prop = np.broadcast_to(proportion, shape)
-        lo, hi = _intervals(r["estimate"].ravel(), r["se"].ravel(), np.nan_to_num(r["df"]).ravel(), n.ravel(),
-                            prop.ravel(), level)
-        frame_e = pd.DataFrame({
+        lo, hi, method = intervals(r["estimate"].ravel(), se.ravel(), np.nan_to_num(r["df"]).ravel(), n.ravel(),
+                                    prop.ravel(), level)
+        est_parts.append(pd.DataFrame({
             "mi": np.broadcast_to(np.arange(nm), shape).ravel(), "by": b,
             "domain": np.broadcast_to(np.array(labels, dtype=object)[None, :, None], shape).ravel(),
             "wave": np.broadcast_to(np.array(order, dtype=object)[:, None, None], shape).ravel(),
-            "estimate": r["estimate"].ravel(), "se": r["se"].ravel(), "ci_low": lo, "ci_high": hi,
-            "df": np.nan_to_num(r["df"]).ravel().astype(np.int64), "deff": r["deff"].ravel(), "n": n.ravel()})
-        est_parts.append(frame_e[has.ravel()])
+            "estimate": r["estimate"].ravel(), "se": se.ravel(), "ci_low": lo, "ci_high": hi, "interval": method,
+            "df": np.nan_to_num(r["df"]).ravel().astype(np.int64), "deff": r["deff"].ravel(), "n": n.ravel()}))
         if nw >= 2:
-            change_parts.append(_changes(r, n, degf, order, b, labels, nm, level))
+            change_parts.append(_changes(r, n, order, b, labels, nm, level))
     estimates = pd.concat(est_parts, ignore_index=True).merge(mtable, on="mi", how="left")[ESTIMATE_COLUMNS]
     if change_parts:
         changes = pd.concat(change_parts, ignore_index=True).merge(mtable, on="mi", how="left")
-        changes = _adjust(changes, min_n, alpha)[CHANGE_COLUMNS]
+        changes = _adjust(changes, min_n, alpha, level, exclude, gaps)[CHANGE_COLUMNS]
     else:
         changes = pd.DataFrame(columns=CHANGE_COLUMNS)
     return WaveTables(order, "raked" if rake else "base", mtable, estimates, changes, not_compared, weights,
                       list(breakdowns), domains, level, min_n, alpha)
 
 
-def _changes(r: dict[str, np.ndarray], n: np.ndarray, degf: np.ndarray, order: list[str], by: str | None,
+def _changes(r: dict[str, np.ndarray], n: np.ndarray, order: list[str], by: str | None,
              labels: list[Any], nm: int, level: float) -> pd.DataFrame:
     """Last wave minus first, each wave minus the one before, and the linear trend per wave."""
-    est, se = r["estimate"], r["se"]
+    est, var, df = r["estimate"], r["var"], np.nan_to_num(r["df"])
     nw, nd = est.shape[0], est.shape[1]
     pieces = []
     pairs = [("first_last", 0, nw - 1)] + ([("step", i, i + 1) for i in range(nw - 1)] if nw > 2 else [])
     for kind, i, j in pairs:
+        c = wave_change(est[i], var[i], df[i], est[j], var[j], df[j], level=level)
         pieces.append({"comparison": kind, "wave_from": order[i], "wave_to": order[j], "estimate_from": est[i],
-                       "estimate_to": est[j], "difference": est[j] - est[i], "se": np.sqrt(se[i] ** 2 + se[j] ** 2),
-                       "df": np.full((nd, nm), degf[i] + degf[j]), "n_from": n[i], "n_to": n[j]})
+                       "estimate_to": est[j], "difference": c["difference"], "se": c["se"], "df": c["df"],
+                       "ci_low": c["ci_low"], "ci_high": c["ci_high"], "p_value": c["p_value"],
+                       "n_from": n[i], "n_to": n[j], "waves": np.full((nd, nm), 2)})
     if nw > 2:
-        # The least-squares slope through the wave estimates: a linear contrast of independent
-        # estimates, so its variance is sum(c_k^2 V_k). Waves without answers are left out.
+        tr = linear_trend(est, var, df, level=level)
         present = ~np.isnan(est)
-        x = np.arange(nw, dtype=np.float64)[:, None, None]
-        cnt = present.sum(axis=0)
-        xbar = np.where(present, x, 0.0).sum(axis=0) / np.maximum(cnt, 1)
-        dx = np.where(present, x - xbar, 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            c = dx / (dx * dx).sum(axis=0)
-            slope = np.where(cnt >= 3, (c * np.nan_to_num(est)).sum(axis=0), np.nan)
-            sse = np.where(cnt >= 3, np.sqrt((c * c * np.nan_to_num(se) ** 2).sum(axis=0)), np.nan)
         first = np.argmax(present, axis=0)
         last = nw - 1 - np.argmax(present[::-1], axis=0)
         take = np.take_along_axis
         pieces.append({"comparison": "trend", "wave_from": order[0], "wave_to": order[-1],
                        "estimate_from": take(est, first[None], 0)[0], "estimate_to": take(est, last[None], 0)[0],
-                       "difference": slope, "se": sse, "df": np.full((nd, nm), float(degf.sum())),
-                       "n_from": take(n, first[None], 0)[0], "n_to": take(n, last[None], 0)[0]})
+                       "difference": tr["slope"], "se": tr["se"], "df": tr["df"], "ci_low": tr["ci_low"],
+                       "ci_high": tr["ci_high"], "p_value": tr["p_value"],
+                       "n_from": take(n, first[None], 0)[0], "n_to": take(n, last[None], 0)[0], "waves": tr["waves"]})
     frames = []
     dom = np.broadcast_to(np.array(labels, dtype=object)[:, None], (nd, nm)).ravel()
     mi = np.broadcast_to(np.arange(nm), (nd, nm)).ravel()
     for pc in pieces:
         cols = {k: (v.ravel() if isinstance(v, np.ndarray) else v) for k, v in pc.items()}
         frames.append(pd.DataFrame({"mi": mi, "by": by, "domain": dom, **cols}))
-    ch = pd.concat(frames, ignore_index=True)
-    ch = ch[~np.isnan(ch["difference"].to_numpy(dtype=np.float64))].reset_index(drop=True)
-    q = _t(level, ch["df"].to_numpy(dtype=np.float64))
-    ch["ci_low"] = ch["difference"] - q * ch["se"]
-    ch["ci_high"] = ch["difference"] + q * ch["se"]
-    return ch
+    return pd.concat(frames, ignore_index=True)
 
 
-def holm_bh(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r"""Holm and Benjamini-Hochberg adjusted p-values (NaN entries are left out and stay NaN).
+def _notes(ch: pd.DataFrame, exclude: Mapping[str, str], gaps: Mapping[str, list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each change can be made, and if not (or only in part) why, in words."""
+    comparable = np.ones(len(ch), dtype=bool)
+    notes = np.full(len(ch), "", dtype=object)
+    trend = (ch["comparison"] == "trend").to_numpy()
+    ef, et = ch["estimate_from"].to_numpy(dtype=np.float64), ch["estimate_to"].to_numpy(dtype=np.float64)
+    nwaves = ch["waves"].to_numpy()
+    for i, row in enumerate(ch[["measure", "wave_from", "wave_to", "n_from", "n_to"]].itertuples(index=False)):
+        if row.measure in exclude and row.measure not in gaps:
+            comparable[i], notes[i] = False, f"not comparable: {exclude[row.measure]}"
+        elif trend[i]:
+            if nwaves[i] < 3:
+                comparable[i], notes[i] = False, "not comparable: fewer than three waves with answers"
+            elif row.measure in gaps:
+                notes[i] = "trend over the waves with answers (none in " + ", ".join(gaps[row.measure]) + ")"
+        elif np.isnan(ef[i]) or np.isnan(et[i]):
+            missing = [w for w, v in ((row.wave_from, ef[i]), (row.wave_to, et[i])) if np.isnan(v)]
+            asked = row.measure not in gaps or not set(missing) & set(gaps[row.measure])
+            comparable[i] = False
+            if asked:
+                notes[i] = "not comparable: no answers in this domain in " + " and ".join(missing)
+            elif row.measure in exclude:
+                notes[i] = f"not comparable: {exclude[row.measure]}"
+            else:
+                notes[i] = "not comparable: not asked in " + " and ".join(missing)
+    return comparable, notes
 
-    The same numbers as statsmodels' ``multipletests(method="holm" / "fdr_bh")`` (the tests check),
-    without importing statsmodels: Holm :math:`\max_{j\le i}\min(1,(m-j+1)p_{(j)})`,
-    BH :math:`\min_{j\ge i}\min(1, m\,p_{(j)}/j)`.
-    """
-    p = np.asarray(p, dtype=np.float64)
-    holm = np.full(p.shape, np.nan)
-    bh = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    m = ok.size
-    if m:
-        order = ok[np.argsort(p[ok], kind="mergesort")]
-        ps = p[order]
-        rank = np.arange(1, m + 1)
-        holm[order] = np.minimum(np.maximum.accumulate((m - rank + 1) * ps), 1.0)
-        bh[order] = np.minimum(np.minimum.accumulate((m * ps / rank)[::-1])[::-1], 1.0)
-    return holm, bh
 
-
-def _adjust(ch: pd.DataFrame, min_n: int, alpha: float) -> pd.DataFrame:
-    """p-values, and Holm and BH within each family: one comparison type, breakdown, indexes or items."""
-    ch["too_few"] = (np.minimum(ch["n_from"], ch["n_to"]) < min_n).to_numpy()
-    diff, se = ch["difference"].to_numpy(dtype=np.float64), ch["se"].to_numpy(dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = diff / se
-    p = 2 * special.stdtr(np.maximum(ch["df"].to_numpy(dtype=np.float64), 1), -np.abs(t))
-    p = np.where(se > 0, p, np.where(diff == 0, 1.0, 0.0))
-    ch["p_value"] = np.where(ch["too_few"], np.nan, p)
+def _adjust(ch: pd.DataFrame, min_n: int, alpha: float, level: float, exclude: Mapping[str, str],
+            gaps: Mapping[str, list[str]]) -> pd.DataFrame:
+    """Notes, p-values, and Holm and BH within each family: one comparison type, breakdown, indexes or items;
+    beside each adjusted p-value the interval at the level that agrees with it."""
+    comparable, notes = _notes(ch, exclude, gaps)
+    ch["comparable"], ch["note"] = comparable, notes
+    ch["too_few"] = comparable & (np.minimum(ch["n_from"], ch["n_to"]) < min_n).to_numpy()
+    ch.loc[ch["too_few"], "note"] = f"too few responses to compare (fewer than {min_n})"
+    ch["p_value"] = np.where(ch["too_few"] | ~ch["comparable"], np.nan, ch["p_value"].to_numpy(dtype=np.float64))
+    for col in ("difference", "se", "df", "ci_low", "ci_high"):
+        ch[col] = np.where(ch["comparable"], ch[col].to_numpy(dtype=np.float64), np.nan)
     ch["family"] = (ch["comparison"] + "|" + ch["by"].fillna("") + "|"
                     + np.where(ch["kind"] == "index", "index", "item"))
-    holm = np.full(len(ch), np.nan)
-    bh = np.full(len(ch), np.nan)
-    pv = ch["p_value"].to_numpy()
+    pv = ch["p_value"].to_numpy(dtype=np.float64)
+    out = {k: np.full(len(ch), np.nan) for k in ("p_holm", "p_bh", "level_holm", "level_bh")}
     for idx in ch.groupby("family").indices.values():
-        holm[idx], bh[idx] = holm_bh(pv[idx])
-    ch["p_holm"], ch["p_bh"] = holm, bh
-    ch["detectable"] = (ch["p_holm"] < alpha) & ~ch["too_few"]
+        out["p_holm"][idx], out["p_bh"][idx] = holm_bh(pv[idx])
+        out["level_holm"][idx] = adjusted_level(pv[idx], out["p_holm"][idx], alpha)
+        out["level_bh"][idx] = adjusted_level(pv[idx], out["p_bh"][idx], alpha)
+    diff, se, df = (ch[c].to_numpy(dtype=np.float64) for c in ("difference", "se", "df"))
+    for k in ("holm", "bh"):
+        ch[f"p_{k}"], ch[f"level_{k}"] = out[f"p_{k}"], out[f"level_{k}"]
+        q = special.stdtrit(np.maximum(np.nan_to_num(df, nan=1.0), 1), 0.5 + out[f"level_{k}"] / 2)
+        ch[f"ci_low_{k}"], ch[f"ci_high_{k}"] = diff - q * se, diff + q * se
+    ch["detectable"] = (ch["p_holm"] < alpha) & ~ch["too_few"] & ch["comparable"]
     return ch
 
 
@@ -472,6 +671,8 @@ def describe_change(row: Mapping[str, Any], label: str, *, level: float = 0.95, 
     unit = "percentage points" if row["scale"] == "proportion" else "points"
     pct = int(round(level * 100))
     span = f"from {row['wave_from']} to {row['wave_to']}"
+    if not row.get("comparable", True):
+        return f"{label}, {span}: {row['note']}."
     if row["too_few"]:
         return f"{label}: too few responses to compare {span} (n = {row['n_from']} and {row['n_to']})."
     diff, lo, hi = row["difference"] * k, row["ci_low"] * k, row["ci_high"] * k
@@ -481,4 +682,10 @@ def describe_change(row: Mapping[str, Any], label: str, *, level: float = 0.95, 
         verb = "rose" if diff > 0 else "fell"
         return (f"{label} {verb} {abs(diff):.1f} {unit}{per} {span} ({ci}); "
                 "this change is larger than chance would explain.")
-    return f"{label}: no detectable change {span} ({diff:+.1f} {unit}{per}, {ci})."
+    adjusted = ""
+    if lo * hi > 0 and not np.isnan(row.get("ci_low_holm", np.nan)):
+        # The plain interval excludes 0 but the Holm-adjusted test does not call it: show the
+        # interval that agrees with the verdict too.
+        adjusted = (f"; Holm-adjusted {100 * row['level_holm']:.1f}% CI {row['ci_low_holm'] * k:.1f} to "
+                    f"{row['ci_high_holm'] * k:.1f}")
+    return f"{label}: no detectable change {span} ({diff:+.1f} {unit}{per}, {ci}{adjusted})."

@@ -251,6 +251,53 @@ def rake_cells(
     return factors, it, converged, step_factors
 
 
+def _no_convergence(names: list[str], codes: list[np.ndarray], cats: list[list[Any]], tots: list[np.ndarray],
+                    w_now: np.ndarray, max_iter: int) -> str:
+    """Why raking could not meet the margins, in words, and what to do.
+
+    First the margins that cannot both be met: a category A of one margin all of whose
+    respondents fall in categories of another margin whose targets add up to less than A's
+    target (typically one respondent alone in a district, who must carry the district's whole
+    target, in an age or group category with a smaller one). Otherwise the thinnest category:
+    the one whose respondents must carry the most target each.
+    """
+    counts = [np.bincount(c, minlength=len(cat)) for c, cat in zip(codes, cats, strict=True)]
+    advice = ("collapse that category with a neighbouring one (in the data and the targets), drop that margin, "
+              "or trim the weights")
+    worst: tuple[float, str] | None = None
+    for k, name in enumerate(names):
+        for a in np.flatnonzero(counts[k] > 0):
+            rows = codes[k] == a
+            for j, other in enumerate(names):
+                if j == k:
+                    continue
+                inside = np.unique(codes[j][rows])
+                room = float(tots[j][inside].sum())
+                need = float(tots[k][a])
+                if need > room * (1 + 1e-9) + 1e-9:
+                    excess = need - room
+                    who = ("its only respondent" if counts[k][a] == 1 else f"its {counts[k][a]} respondents")
+                    place = ", ".join(repr(str(cats[j][b])) for b in inside[:5])
+                    text = (f"raking cannot meet the margins: {name!r} category {str(cats[k][a])!r} has a target of "
+                            f"{need:,.0f}, which {who} must carry (weight now {w_now[rows].max():,.0f}"
+                            f"{'' if counts[k][a] == 1 else ' at most'}), but {'that respondent is' if counts[k][a] == 1 else 'they are all'} "
+                            f"in {other!r} {place}, whose target{'s add up to' if inside.size > 1 else ' is'} only "
+                            f"{room:,.0f}; {advice}")
+                    if worst is None or excess > worst[0]:
+                        worst = (excess, text)
+    if worst is not None:
+        return worst[1]
+    per = [(float(tots[k][a]) / counts[k][a], k, int(a)) for k in range(len(names))
+           for a in np.flatnonzero(counts[k] > 0)]
+    _load, k, a = max(per)
+    rows = codes[k] == a
+    who = "1 respondent" if counts[k][a] == 1 else f"{counts[k][a]} respondents"
+    return (f"raking did not converge in {max_iter} sweeps: {names[k]!r} category {str(cats[k][a])!r} has {who} "
+            f"to carry a target of {float(tots[k][a]):,.0f} (largest weight now {w_now[rows].max():,.0f}), "
+            f"and the other margins pull those weights elsewhere; {advice}, or allow more sweeps "
+            "(--max-iter on the command line, max_iter in Python) if the margins are nearly met")
+
+
 def _rake_full(
     data: Any,
     targets: Mapping[str, Mapping[Any, float]],
@@ -306,23 +353,9 @@ def _rake_full(
                 converged = False
                 break
     if not converged:
-        # Name the margin that is furthest from its targets.
         final = (table * factors).reshape(-1) if mcodes is None else table * factors
-        worst, worst_gap = names[0], -1.0
-        for k, name in enumerate(names):
-            if mcodes is None:
-                axes = tuple(a for a in range(len(sizes)) if a != k)
-                got = (table * factors).sum(axis=axes)
-            else:
-                got = np.bincount(mcodes[k], weights=final, minlength=sizes[k])
-            gap = float(np.max(np.abs(got - tots[k]) / np.maximum(tots[k], 1e-300)))
-            if gap > worst_gap:
-                worst, worst_gap = name, gap
-        raise ValueError(
-            f"raking did not converge in {max_iter} sweeps: margin {worst!r} is still off by a "
-            f"relative {worst_gap:.3g}; the margins may be incompatible with the sample (empty "
-            "combinations of categories), collapse sparse categories or raise max_iter"
-        )
+        w_now = w * final.reshape(-1)[cell] / np.maximum(table.reshape(-1)[cell], 1e-300)
+        raise ValueError(_no_convergence(names, codes, cats, tots, w_now, max_iter))
     flat = factors.reshape(-1)
     out = np.take(flat, cell)
     out *= w

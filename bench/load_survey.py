@@ -189,7 +189,7 @@ def run_survey(label: str, database_url: str, residents: int, seconds: float, pa
         engine = create_engine(database_url)
         with engine.connect() as conn:
             stored = conn.execute(text("SELECT count(*) FROM response")).scalar()
-            used = conn.execute(text("SELECT count(*) FROM invitation WHERE used_on IS NOT NULL")).scalar()
+            used = conn.execute(text("SELECT count(*) FROM invitation WHERE used")).scalar()
         engine.dispose()
         done = len(tally.invitation_surveys)
         everything = [t for v in timings.values() for t in v]

@@ -14,7 +14,6 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from babel.core import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -22,21 +21,6 @@ from .config import ConfigError
 
 #: The language the interface is written in: it needs no catalog.
 SOURCE_LANGUAGE = "en"
-
-
-def _sources(directory: Path, code: str) -> Path | None:
-    """The catalog source Flask-Babel will look for: the code's folder, or Babel's own name for
-    it (Babel reads ``tl`` as ``fil``)."""
-    names = [code]
-    try:
-        names.append(str(Locale.parse(code)))
-    except (UnknownLocaleError, ValueError):
-        pass
-    for name in dict.fromkeys(names):
-        po = directory / name / "LC_MESSAGES" / "messages.po"
-        if po.exists():
-            return po
-    return None
 
 
 def compile_catalog(po: Path) -> Path:
@@ -72,11 +56,11 @@ def ensure_compiled(directory: Path, languages: Iterable[str]) -> list[str]:
     for code in languages:
         if code == SOURCE_LANGUAGE:
             continue
-        po = _sources(directory, code)
-        if po is None:
+        po = directory / code / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
             raise ConfigError(
                 f"SURVEY_LANGUAGES offers {code!r}, but there is no catalog for it "
-                f"({directory / code / 'LC_MESSAGES' / 'messages.po'} does not exist). "
+                f"({po} does not exist). "
                 "Remove the language from SURVEY_LANGUAGES or add its translation."
             )
         if is_current(po):

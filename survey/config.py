@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 import zoneinfo
@@ -185,6 +185,14 @@ def from_environment(
         staff_idle = int(get("STAFF_IDLE_MINUTES", "30"))
     except ValueError as exc:
         raise ConfigError(f"A numeric SURVEY_ setting is not a whole number: {exc}") from None
+    # The public page withholds a model-based small-area estimate whose root mean squared error
+    # (points on the 0-100 scale) is above this: too uncertain to be useful.
+    try:
+        area_max_rmse = float(get("AREA_MAX_RMSE", "5"))
+    except ValueError:
+        raise ConfigError("SURVEY_AREA_MAX_RMSE must be a number of points, e.g. 5.") from None
+    if not area_max_rmse > 0:
+        raise ConfigError("SURVEY_AREA_MAX_RMSE must be above 0.")
 
     return {
         "ENV_MODE": mode,
@@ -203,6 +211,7 @@ def from_environment(
         "BABEL_DEFAULT_TIMEZONE": timezone,
         "SMALL_COUNT_THRESHOLD": small_count,
         "RESULTS_MIN_N": results_min_n,
+        "AREA_MAX_RMSE": area_max_rmse,
         # Empty: instance/cache/results. Point several app servers at one shared folder if wanted.
         "RESULTS_CACHE_DIR": get("RESULTS_CACHE_DIR", ""),
         "RETENTION_DAYS": retention_days,

@@ -3,6 +3,9 @@
 The simulated residents' trust depends on their district and group and drifts from wave to wave
 (the East district improves, the South district slips), so that the comparison pages have a real
 signal to show. Response propensity differs by age and tenure, so that weighting matters.
+Each district has eight neighbourhoods (small areas, set by the invitation) whose residents differ
+a little, partly with the census share of owner-occupied homes, so that the model-based
+neighbourhood estimates have something to find.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from .instruments import PREFER_NOT_TO_SAY, InstrumentDef
 from .models import (
     Agency,
     Answer,
+    AreaKind,
+    AreaSource,
     Channel,
     Complaint,
     ComplaintMessage,
@@ -37,10 +42,12 @@ from .models import (
     Role,
     StaffUser,
     Wave,
+    WaveArea,
     WaveMode,
     WaveStratum,
     random_id,
     today,
+    week_of,
 )
 from .security import generate_code, keyed_hash, normalize_code
 
@@ -63,6 +70,35 @@ TENURE_SHARE = [0.55, 0.42, 0.03]
 TENURE_RESPONSE = [1.3, 0.7, 0.8]
 EDU_SHARE = [0.11, 0.25, 0.29, 0.22, 0.13]
 HOME_LANG_SHARE = [0.70, 0.24, 0.06]
+NEIGHBOURHOOD_NAMES = ["Park", "Heights", "Hill", "Market", "Riverside", "Gardens", "Station", "Village"]
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    name: str
+    district: str
+    population: int
+    owner_share: float
+    effect: float  # points on the 0-10 latent scale, centred within the district
+
+
+def neighbourhoods(seed: int) -> list[Neighbourhood]:
+    """Eight neighbourhoods per district with populations, a census covariate and a fixed effect.
+
+    Drawn from their own generator so the rest of the demo's random draws stay as they were.
+    """
+    rng = np.random.default_rng(seed + 19)
+    out = []
+    for district, pop in DISTRICTS.items():
+        shares = rng.lognormal(0.0, 0.6, len(NEIGHBOURHOOD_NAMES))
+        shares /= shares.sum()
+        owner = rng.uniform(0.2, 0.8, len(NEIGHBOURHOOD_NAMES))
+        effect = 2.0 * (owner - 0.5) + rng.normal(0.0, 0.35, len(NEIGHBOURHOOD_NAMES))
+        effect -= float(np.dot(shares, effect))
+        for k, suffix in enumerate(NEIGHBOURHOOD_NAMES):
+            out.append(Neighbourhood(f"{district} {suffix}", district, int(round(pop * shares[k])),
+                                     round(float(owner[k]), 3), float(effect[k])))
+    return out
 
 COMPLAINT_STORIES = [
     "The officer shouted at me and would not tell me why I was stopped.",
@@ -144,6 +180,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
     wave_languages = [code for code in current_app.config["LANGUAGES"] if code in instrument_languages]
     current_start = _quarter_start(today())
     waves: list[Wave] = []
+    areas = neighbourhoods(seed)
     for back in (4, 3, 2, 1, 0):
         start = _shift_quarter(current_start, -back)
         opens = start + dt.timedelta(days=7)
@@ -163,6 +200,11 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
             accepted_draft_languages=[code for code in wave_languages if code != "en"],
             published=back > 0,
             strata=[WaveStratum(name=name, population=pop) for name, pop in DISTRICTS.items()],
+            area_kind=AreaKind.NEIGHBOURHOOD,
+            area_source=AreaSource.INVITATION,
+            publish_areas=back > 0,
+            areas=[WaveArea(name=a.name, stratum=a.district, population=a.population,
+                            covariates={"owner_share": a.owner_share}) for a in areas],
         )
         session.add(wave)
         waves.append(wave)
@@ -171,7 +213,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
     inst = instrument_for_wave(waves[0])
     for order, wave in enumerate(waves):
         n = per_wave if order < 4 else max(per_wave // 20, 20)
-        _simulate_wave(rng, wave, inst, order, n, closed=order < 4)
+        _simulate_wave(rng, wave, inst, order, n, closed=order < 4, areas=areas, area_rng=np.random.default_rng(seed + 100 + order))
         echo(f"{wave.slug}: {n} simulated responses")
 
     codes = _open_wave_codes(waves[-1], 5)
@@ -226,7 +268,8 @@ def _to_choice(latent: np.ndarray, k: int, rng: np.random.Generator, favourable_
     return k + 1 - level if favourable_first else level
 
 
-def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, order: int, n: int, closed: bool) -> None:
+def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, order: int, n: int, closed: bool,
+                   areas: list[Neighbourhood], area_rng: np.random.Generator) -> None:
     session = db.session
     districts = list(DISTRICTS)
     # Stratified sample: invitations proportional to population; response rate about 30%.
@@ -234,6 +277,17 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
     invited_per = {d: int(round(n / 0.3 * DISTRICTS[d] / total_pop)) for d in districts}
     # Respondents per district follow the invitations, varied a little.
     resp_district = rng.choice(districts, size=n, p=[invited_per[d] / sum(invited_per.values()) for d in districts])
+
+    # Each respondent's neighbourhood, within their district in proportion to population.
+    resp_area = np.empty(n, dtype=object)
+    effect = np.zeros(n)
+    for district in districts:
+        local = [a for a in areas if a.district == district]
+        where = np.nonzero(resp_district == district)[0]
+        pops = np.array([a.population for a in local], dtype=float)
+        pick = area_rng.choice(len(local), size=where.size, p=pops / pops.sum())
+        resp_area[where] = [local[k].name for k in pick]
+        effect[where] = [local[k].effect for k in pick]
 
     age = rng.choice(6, size=n, p=np.array(AGE_SHARE) * AGE_RESPONSE / np.dot(AGE_SHARE, AGE_RESPONSE)) + 1
     sex = rng.choice(2, size=n, p=SEX_SHARE) + 1
@@ -248,6 +302,7 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
         + np.array(RACE_LEVEL)[race]
         + 0.25 * (age - 3.5)
         + 0.3 * (tenure == 1)
+        + effect
         + rng.normal(0, 1.5, n)
     )
     contact = rng.random(n) < 0.32
@@ -300,10 +355,11 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
                 "id": rid,
                 "wave_id": wave.id,
                 "stratum": district,
+                "area": str(resp_area[i]),
                 "language": str(languages[i]),
                 "channel": str(channels[i]),
                 "selection_probability": invited_per[district] / DISTRICTS[district],
-                "submitted_on": first_day + dt.timedelta(days=int(day_offsets[i])),
+                "submitted_on": week_of(first_day + dt.timedelta(days=int(day_offsets[i]))),
             }
         )
         for key, values in codes.items():
@@ -334,6 +390,7 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
     invitation_rows = []
     for district in districts:
         used = int((resp_district == district).sum())
+        local = [a.name for a in areas if a.district == district]
         for j in range(invited_per[district]):
             status = InvitationStatus.UNDELIVERABLE.value if j >= invited_per[district] - max(1, invited_per[district] // 40) else InvitationStatus.SENT.value
             was_used = j < used
@@ -342,12 +399,14 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
                     "wave_id": wave.id,
                     "code_hash": keyed_hash("invitation", random_id()),
                     "stratum": district,
+                    # A used code keeps no area (the response has it); an unused one keeps its own.
+                    "area": None if was_used else local[j % len(local)],
                     "selection_probability": invited_per[district] / DISTRICTS[district],
                     "status": status if not was_used else InvitationStatus.SENT.value,
                     "batch": f"{wave.slug}-mailing",
                     "created_on": wave.opens_on - dt.timedelta(days=5),
-                    "started_on": wave.opens_on if was_used or j % 25 == 0 else None,
-                    "used_on": wave.opens_on if was_used else None,
+                    "started": was_used or j % 25 == 0,
+                    "used": was_used,
                 }
             )
     session.execute(insert(Invitation), invitation_rows)
@@ -363,6 +422,7 @@ def _open_wave_codes(wave: Wave, count: int) -> list[str]:
                 wave_id=wave.id,
                 code_hash=keyed_hash("invitation", normalize_code(code)),
                 stratum="North",
+                area="North Park",
                 selection_probability=0.01,
                 batch="demo-printed",
             )
@@ -404,9 +464,8 @@ def _complaints(rng: np.random.Generator, agency: Agency, investigator: StaffUse
             categories=sorted({categories[int(rng.integers(0, len(categories)))] for _ in range(int(rng.integers(1, 3)))}),
             status=status,
             disposition=disposition,
-            language="es" if rng.random() < 0.2 else "en",
-            district=list(DISTRICTS)[int(rng.integers(0, len(DISTRICTS)))],
-            narrative_enc=crypto.encrypt(COMPLAINT_STORIES[n % len(COMPLAINT_STORIES)]),
+            language_enc=crypto.encrypt("es" if rng.random() < 0.2 else "en", Complaint.language_enc),
+            narrative_enc=crypto.encrypt(COMPLAINT_STORIES[n % len(COMPLAINT_STORIES)], Complaint.narrative_enc),
             received_on=received,
             acknowledged_on=acknowledged,
             review_started_on=review,
@@ -419,7 +478,10 @@ def _complaints(rng: np.random.Generator, agency: Agency, investigator: StaffUse
                     seq=1,
                     author="staff",
                     staff_user_id=investigator.id,
-                    body_enc=crypto.encrypt("Thank you. We have received your complaint and an investigator is assigned."),
+                    body_enc=crypto.encrypt(
+                        "Thank you. We have received your complaint and an investigator is assigned.",
+                        ComplaintMessage.body_enc,
+                    ),
                     created_on=acknowledged,
                 )
             )

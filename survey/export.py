@@ -164,6 +164,12 @@ def build(waves: Sequence[Wave], include_text: bool = False) -> Export:
     strata = sorted({s.name for w in waves for s in w.strata})
     add("stratum", "meta", "string", _labels(languages, lambda: _("Sampling stratum (district)")),
         values=[{"code": s, "label": dict.fromkeys(languages, s)} for s in strata], missing_codes=[])
+    # A small area (neighbourhood or beat) only when a wave has them, so other exports keep their shape.
+    with_areas = any(w.areas for w in waves)
+    if with_areas:
+        names = sorted({a.name for w in waves for a in w.areas})
+        add("area", "meta", "string", _labels(languages, lambda: _("Small area (neighbourhood or beat)")),
+            values=[{"code": a, "label": dict.fromkeys(languages, a)} for a in names], missing_codes=[])
     add("language", "meta", "string", _labels(languages, lambda: _("Language the questionnaire was answered in")), values=[], missing_codes=[])
     add("channel", "meta", "string", _labels(languages, lambda: _("How the answers came in")),
         values=[{"code": c, "label": _labels(languages, t)} for c, t in (
@@ -254,6 +260,7 @@ def build(waves: Sequence[Wave], include_text: bool = False) -> Export:
                 export_id(response.id),
                 wave.slug,
                 response.stratum,
+                *([response.area] if with_areas else []),
                 response.language,
                 str(response.channel),
                 "probability" if p else "open_link",
@@ -303,7 +310,10 @@ def build(waves: Sequence[Wave], include_text: bool = False) -> Export:
         "languages": languages,
         "waves": [
             {"slug": w.slug, "title": w.title, "opens": w.opens_on.isoformat(), "closes": w.last_day().isoformat(),
-             "mode": str(w.mode), "order": n, "instrument_version": definitions[w.id].version}
+             "mode": str(w.mode), "order": n, "instrument_version": definitions[w.id].version,
+             **({"area_kind": str(w.area_kind or "neighbourhood"), "areas": [
+                 {"name": a.name, "stratum": a.stratum, "population": a.population, "covariates": dict(a.covariates or {})}
+                 for a in w.areas]} if w.areas else {})}
             for n, w in enumerate(waves, start=1)
         ],
         "variables": variables,

@@ -1,8 +1,10 @@
 """The platform's data model: agencies, instruments, waves, invitations, responses, complaints, staff.
 
 Anonymity is built into the shape of these tables: a ``Response`` has no column that points at an
-``Invitation``, keeps a date but never a time, and its id is random, so row ids do not reveal the
-order of submission. On SQLite the response tables are ``WITHOUT ROWID`` for the same reason.
+``Invitation``, keeps only the week it came in, and its id is random, so row ids do not reveal the
+order of submission. On SQLite the response tables are ``WITHOUT ROWID`` for the same reason. An
+invitation records that it was opened and used, never when; an unfinished questionnaire is sealed
+under a key only the resident's cookie holds. SECURITY.md has the table of what is kept in clear.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -57,6 +60,15 @@ def today() -> dt.date:
     """The agency's calendar day: a complaint filed at 8 pm in Chicago is received that day, not the
     next. Every date the platform records or compares for residents and deadlines comes from here."""
     return clock().astimezone(_zone).date()
+
+
+def week_of(day: dt.date) -> dt.date:
+    """The Monday of ``day``'s ISO week: the only date a response keeps."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def this_week() -> dt.date:
+    return week_of(today())
 
 
 def random_id() -> str:
@@ -95,6 +107,20 @@ class Sample(enum.StrEnum):
 
     PROBABILITY = "probability"
     NONPROBABILITY = "nonprobability"
+
+
+class AreaKind(enum.StrEnum):
+    """What a wave calls its small areas (finer than the sampling stratum)."""
+
+    NEIGHBOURHOOD = "neighbourhood"
+    BEAT = "beat"
+
+
+class AreaSource(enum.StrEnum):
+    """Where a response's small area comes from: the resident's answer or the invitation."""
+
+    RESIDENT = "resident"
+    INVITATION = "invitation"
 
 
 class InvitationStatus(enum.StrEnum):
@@ -198,12 +224,20 @@ class Wave(Base):
     # Draft translations that a survey manager accepted explicitly for this wave.
     accepted_draft_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Small areas (neighbourhoods or beats) finer than the strata, for model-based estimates;
+    # None when the wave has none. Whether the public results page shows them is the admin's choice.
+    area_kind: Mapped[AreaKind | None] = mapped_column(_enum(AreaKind, "area_kind"))
+    area_source: Mapped[AreaSource | None] = mapped_column(_enum(AreaSource, "area_source"))
+    publish_areas: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     agency: Mapped[Agency] = relationship(back_populates="waves")
     instrument_version: Mapped[InstrumentVersion] = relationship(back_populates="waves")
     strata: Mapped[list[WaveStratum]] = relationship(
         back_populates="wave", cascade="all, delete-orphan", order_by="WaveStratum.name"
+    )
+    areas: Mapped[list[WaveArea]] = relationship(
+        back_populates="wave", cascade="all, delete-orphan", order_by="WaveArea.name"
     )
 
     def last_day(self) -> dt.date:
@@ -236,6 +270,26 @@ class WaveStratum(Base):
     wave: Mapped[Wave] = relationship(back_populates="strata")
 
 
+class WaveArea(Base):
+    """A small area of a wave (a neighbourhood or beat) with what the model needs to know of it.
+
+    ``population`` gives the area's share for benchmarking; ``covariates`` are area-level
+    figures (e.g. census shares) the Fay-Herriot model uses, the same names for every area.
+    """
+
+    __tablename__ = "wave_area"
+    __table_args__ = (UniqueConstraint("wave_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    stratum: Mapped[str | None] = mapped_column(String(100))
+    population: Mapped[int | None] = mapped_column(Integer)
+    covariates: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+
+    wave: Mapped[Wave] = relationship(back_populates="areas")
+
+
 class Invitation(Base):
     """A mailed access code. Only a keyed hash of the code is kept; the response never points here."""
 
@@ -245,15 +299,19 @@ class Invitation(Base):
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     stratum: Mapped[str | None] = mapped_column(String(100))
+    # The small area when the wave takes it from the invitation; cleared when the code is used,
+    # so a used invitation says no more about its response than its stratum does.
+    area: Mapped[str | None] = mapped_column(String(100))
     selection_probability: Mapped[float | None] = mapped_column(Float)
     status: Mapped[InvitationStatus] = mapped_column(
         _enum(InvitationStatus, "invitation_status"), default=InvitationStatus.SENT
     )
     batch: Mapped[str | None] = mapped_column(String(64))
     created_on: Mapped[dt.date] = mapped_column(Date, default=today)
-    # Dates only: enough for response rates and partials, too coarse to match a response's time.
-    started_on: Mapped[dt.date | None] = mapped_column(Date)
-    used_on: Mapped[dt.date | None] = mapped_column(Date)
+    # That the code opened the questionnaire (partials) and was used (completes), never when: a
+    # date here would match the response stored at the same time.
+    started: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    used: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class Response(Base):
@@ -265,6 +323,8 @@ class Response(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
     stratum: Mapped[str | None] = mapped_column(String(100))
+    # The small area (neighbourhood or beat), like the stratum an attribute of the response only.
+    area: Mapped[str | None] = mapped_column(String(100))
     language: Mapped[str] = mapped_column(String(16))
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
     # The design weight's inverse, copied from the stratum's invitations; None for open links.
@@ -273,7 +333,9 @@ class Response(Base):
     sample: Mapped[Sample] = mapped_column(
         _enum(Sample, "sample"), default=Sample.PROBABILITY, server_default=Sample.PROBABILITY.value
     )
-    submitted_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    # The Monday of the ISO week it came in (``week_of``): a day would single out a response
+    # alone in its district that day.
+    submitted_on: Mapped[dt.date] = mapped_column(Date, default=this_week)
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan"
@@ -298,21 +360,21 @@ class Answer(Base):
 
 
 class SurveyDraft(Base):
-    """Answers kept between pages of an unfinished questionnaire; deleted when it is submitted.
+    """An unfinished questionnaire, sealed under a key only the resident's cookie holds.
 
-    It holds the invitation id only while the questionnaire is in progress; the submit
-    transaction deletes the draft in the same commit that stores the response.
+    The invitation it came from, its stratum, the answers so far and the exact expiry are in
+    ``sealed`` (AES-GCM under a key derived from the cookie's token, see ``respond/flow.py``);
+    the row is found by a keyed hash of that token. Without the cookie the row says only that
+    someone has a questionnaire of this wave open, and until which day the row may be kept.
     """
 
     __tablename__ = "survey_draft"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"), index=True)
-    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id", ondelete="CASCADE"))
-    stratum: Mapped[str | None] = mapped_column(String(100))
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # Coarse expiry (the hour), so the draft table holds no exact time of a resident's visit.
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    # The day after which the row is deleted (the exact expiry is sealed): no time of the visit.
+    purge_after: Mapped[dt.date] = mapped_column(Date, index=True)
 
 
 class PopulationTarget(Base):
@@ -369,11 +431,12 @@ class Complaint(Base):
         _enum(ComplaintStatus, "complaint_status"), default=ComplaintStatus.RECEIVED
     )
     disposition: Mapped[Disposition | None] = mapped_column(_enum(Disposition, "disposition"))
-    language: Mapped[str] = mapped_column(String(16))
+    # Sealed: no statistic or filter needs it, and a rarely spoken language singles a resident out.
+    language_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     on_behalf: Mapped[bool] = mapped_column(Boolean, default=False)
     wants_contact: Mapped[bool] = mapped_column(Boolean, default=False)
-    incident_date: Mapped[dt.date | None] = mapped_column(Date)
-    district: Mapped[str | None] = mapped_column(String(100))
+    # Sealed: the day of a stop, read from the database, finds the complaint about it.
+    incident_date_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     narrative_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     location_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     officers_enc: Mapped[bytes | None] = mapped_column(LargeBinary)

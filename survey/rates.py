@@ -48,14 +48,14 @@ class Rates:
 
 def invitation_rates(wave: Wave) -> tuple[Rates, list[Rates]]:
     """The wave's totals and one row per stratum (in the wave's stratum order)."""
-    used = Invitation.used_on.is_not(None)
+    used = Invitation.used.is_(True)
     rows = db.session.execute(
         select(
             Invitation.stratum,
             func.count(),
             func.sum(case((used, 1), else_=0)),
-            func.sum(case((Invitation.started_on.is_not(None) & Invitation.used_on.is_(None), 1), else_=0)),
-            func.sum(case(((Invitation.status == InvitationStatus.UNDELIVERABLE) & Invitation.used_on.is_(None), 1), else_=0)),
+            func.sum(case((Invitation.started.is_(True) & Invitation.used.is_(False), 1), else_=0)),
+            func.sum(case(((Invitation.status == InvitationStatus.UNDELIVERABLE) & Invitation.used.is_(False), 1), else_=0)),
         )
         .where(Invitation.wave_id == wave.id)
         .group_by(Invitation.stratum)
@@ -82,8 +82,9 @@ def responses_by_stratum(wave: Wave) -> list[tuple[str | None, int]]:
     ]
 
 
-def completes_per_day(wave: Wave) -> list[tuple[dt.date, int]]:
-    """Responses received on each day from the first to the last day with any (zeros included)."""
+def completes_per_week(wave: Wave) -> list[tuple[dt.date, int]]:
+    """Responses received in each week (by its Monday: the only date a response keeps) from the
+    first to the last week with any, zeros included."""
     counts = dict(
         db.session.execute(
             select(Response.submitted_on, func.count()).where(Response.wave_id == wave.id).group_by(Response.submitted_on)
@@ -95,5 +96,5 @@ def completes_per_day(wave: Wave) -> list[tuple[dt.date, int]]:
     days = []
     while day <= last:
         days.append((day, int(counts.get(day, 0))))
-        day += dt.timedelta(days=1)
+        day += dt.timedelta(days=7)
     return days

@@ -60,7 +60,7 @@ def test_demo_prints_five_unused_codes_for_the_open_wave(app, runner):
             invitation = db.session.scalars(
                 select(Invitation).where(Invitation.code_hash == keyed_hash("invitation", normalize_code(code)))
             ).one()
-            assert invitation.wave_id == open_wave.id and invitation.used_on is None
+            assert invitation.wave_id == open_wave.id and not invitation.used
 
 
 def test_demo_trust_drifts_by_district(app, runner):

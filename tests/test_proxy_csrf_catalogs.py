@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,18 @@ from survey.config import ConfigError
 from tests.conftest import ROOT, make_test_app
 
 
-def _echo_app(database_url: str, tmp_path: Path, **overrides) -> Flask:
+@pytest.fixture
+def apps() -> Iterator[list[Flask]]:
+    """Apps a test makes, their database connections closed afterwards."""
+    made: list[Flask] = []
+    yield made
+    for app in made:
+        app.extensions["survey.db"]["engine"].dispose()
+
+
+def _echo_app(apps: list[Flask], database_url: str, tmp_path: Path, **overrides) -> Flask:
     app = make_test_app(database_url, tmp_path, **overrides)
+    apps.append(app)
 
     @app.route("/__whoami", methods=["GET", "POST"])
     def whoami():
@@ -45,9 +56,9 @@ def _echo_app(database_url: str, tmp_path: Path, **overrides) -> Flask:
         ("127.0.0.1", "127.0.0.1", "1.2.3.4, 198.51.100.7", "198.51.100.7 https"),
     ],
 )
-def test_forwarded_for_is_believed_only_from_trusted_proxies(database_url, tmp_path, proxies, peer, forwarded,
-                                                            expected):
-    app = _echo_app(database_url, tmp_path, TRUSTED_PROXIES=proxies)
+def test_forwarded_for_is_believed_only_from_trusted_proxies(apps, database_url, tmp_path, proxies, peer,
+                                                            forwarded, expected):
+    app = _echo_app(apps, database_url, tmp_path, TRUSTED_PROXIES=proxies)
     response = app.test_client().get(
         "/__whoami", environ_base={"REMOTE_ADDR": peer},
         headers={"X-Forwarded-For": forwarded, "X-Forwarded-Proto": "https"},
@@ -64,9 +75,9 @@ def test_trusted_proxies_setting_is_checked(tmp_path):
 
 
 @pytest.fixture
-def https_form(database_url, tmp_path):
+def https_form(apps, database_url, tmp_path):
     """A page with a real form, CSRF on, served as if behind the TLS proxy."""
-    app = _echo_app(database_url, tmp_path, TRUSTED_PROXIES="127.0.0.1", WTF_CSRF_ENABLED=True)
+    app = _echo_app(apps, database_url, tmp_path, TRUSTED_PROXIES="127.0.0.1", WTF_CSRF_ENABLED=True)
     client = app.test_client()
     proxy = {"environ_base": {"REMOTE_ADDR": "127.0.0.1"},
              "headers": {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}}
@@ -132,10 +143,11 @@ def sources(tmp_path) -> Path:
     return folder
 
 
-def test_catalogs_are_compiled_at_start_and_used(database_url, agency, tmp_path, sources):
+def test_catalogs_are_compiled_at_start_and_used(apps, database_url, agency, tmp_path, sources):
     assert not list(sources.glob("*/LC_MESSAGES/*.mo"))
     app = make_test_app(database_url, tmp_path,
                         BABEL_TRANSLATION_DIRECTORIES=str(sources), LANGUAGES=["en", "es", "ar"])
+    apps.append(app)
     assert (sources / "es/LC_MESSAGES/messages.mo").exists()
     assert (sources / "ar/LC_MESSAGES/messages.mo").exists()
     assert not (sources / "fr/LC_MESSAGES/messages.mo").exists()  # not offered, not compiled

@@ -21,7 +21,7 @@ from survey import models
 from survey.config import ConfigError, from_environment
 from survey.db import db
 from survey.instrument_i18n import read_instrument, write_export
-from survey.models import Complaint, Invitation, Response, Role, Wave
+from survey.models import Complaint, Invitation, Response, Role, Wave, week_of
 from survey.staff.invitations import generate
 from tests.conftest import ROOT, make_test_app
 from tests.pagetext import history
@@ -83,8 +83,8 @@ def test_a_survey_sent_on_the_last_evening_is_accepted_and_dated_that_day(app, c
     with app.app_context():
         (response,) = db.session.scalars(select(Response)).all()
         invitation = db.session.scalars(select(Invitation)).one()
-        assert response.submitted_on == NOV_29
-        assert (invitation.created_on, invitation.started_on, invitation.used_on) == (NOV_29, NOV_29, NOV_29)
+        assert response.submitted_on == week_of(NOV_29)  # the week in the agency's zone, not UTC's
+        assert invitation.created_on == NOV_29 and invitation.started and invitation.used
         assert invitation.batch.startswith("2026-11-29-")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from cryptography.fernet import Fernet
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
@@ -16,24 +15,42 @@ from ..models import Complaint, ComplaintMessage, ComplaintStatus, today
 
 complaints_cli = AppGroup("complaints", help="Complaint keys and retention.")
 
+#: Every sealed column, by model. ``crypto`` binds each value to its column's name.
 ENCRYPTED = {
-    Complaint: ("narrative_enc", "location_enc", "officers_enc", "witnesses_enc", "contact_enc"),
-    ComplaintMessage: ("body_enc",),
+    Complaint: (
+        Complaint.incident_date_enc, Complaint.language_enc, Complaint.narrative_enc, Complaint.location_enc, Complaint.officers_enc,
+        Complaint.witnesses_enc, Complaint.contact_enc,
+    ),
+    ComplaintMessage: (ComplaintMessage.body_enc,),
 }
-
-
-def _forget_cipher() -> None:
-    current_app.extensions.pop("survey.crypto", None)
 
 
 @complaints_cli.command("new-key")
 def new_key() -> None:
     """Create the key file (refuses to overwrite one that exists)."""
-    path = crypto._key_path()
+    path = crypto.key_path()
     if path.exists():
         raise click.ClickException(f"{path} already exists; use `complaints rotate-key` to replace its key.")
-    crypto.write_keys([Fernet.generate_key()], path)
+    crypto.write_lines([crypto.Key.generate().line()], path)
     click.echo(f"Wrote a new complaint key to {path}. Keep a copy apart from the database backups.")
+
+
+def _reseal_all(convert, action: str) -> int:
+    """Set every sealed column to ``convert(blob, column)`` and audit it, in one transaction."""
+    session = db.write()
+    rows = 0
+    try:
+        for model, columns in ENCRYPTED.items():
+            for obj in session.scalars(select(model)):
+                for column in columns:
+                    setattr(obj, column.key, convert(getattr(obj, column.key), column))
+                rows += 1
+        audit.record(session, action, "key", None, detail={"rows": rows})
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return rows
 
 
 @complaints_cli.command("rotate-key")
@@ -43,26 +60,48 @@ def rotate_key() -> None:
     The old keys stay in the file until every row is re-encrypted and committed, so a failure
     at any point leaves a file that still decrypts everything.
     """
-    old = crypto.read_keys()
-    new = Fernet.generate_key()
-    crypto.write_keys([new, *old])
-    _forget_cipher()
-    session = db.write()
-    rows = 0
-    try:
-        for model, columns in ENCRYPTED.items():
-            for obj in session.scalars(select(model)):
-                for column in columns:
-                    setattr(obj, column, crypto.reencrypt(getattr(obj, column)))
-                rows += 1
-        audit.record(session, "complaints.rotate_key", "key", None, detail={"rows": rows})
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    crypto.write_keys([new])
-    _forget_cipher()
+    old = crypto.read_ring()
+    if old.legacy:
+        raise click.ClickException("The key file still holds Fernet keys: run `complaints migrate-encryption` first.")
+    new = crypto.Key.generate()
+    crypto.write_ring(crypto.KeyRing([new, *old.keys], []))
+    rows = _reseal_all(crypto.reencrypt, "complaints.rotate_key")
+    crypto.write_ring(crypto.KeyRing([new], []))
     click.echo(f"Re-encrypted {rows} rows with a new key; the old keys were removed.")
+
+
+#: What migration 0007 writes in front of a value it moved out of a clear column.
+LEGACY_CLEAR = b"legacy:"
+
+
+def _convert(blob: bytes | None, column) -> bytes | None:
+    """Any stored form (Fernet token, a clear value the schema migration moved, AES-GCM) sealed anew."""
+    if blob is None:
+        return None
+    blob = bytes(blob)
+    if blob.startswith(LEGACY_CLEAR):
+        return crypto.encrypt(blob[len(LEGACY_CLEAR):].decode("utf-8"), column)
+    if crypto.is_legacy(blob):
+        return crypto.encrypt(crypto.open_legacy(blob), column)
+    return crypto.reencrypt(blob, column)
+
+
+@complaints_cli.command("migrate-encryption")
+def migrate_encryption() -> None:
+    """Convert complaint data sealed under the old Fernet scheme (its tokens carry their creation
+    time in clear) to AES-GCM, then drop the Fernet keys from the key file.
+
+    Also seals what migration 0007 moved out of clear columns (incident dates, stored as
+    ``legacy:YYYY-MM-DD`` until this runs). Safe to run again. On SQLite the file is then
+    vacuumed so the old tokens do not stay in free pages.
+    """
+    old = crypto.read_ring()
+    keys = old.keys or [crypto.Key.generate()]
+    crypto.write_ring(crypto.KeyRing(keys, old.legacy))
+    rows = _reseal_all(_convert, "complaints.migrate_encryption")
+    db.compact()
+    crypto.write_ring(crypto.KeyRing(keys, []))
+    click.echo(f"Converted {rows} rows to AES-GCM; the Fernet keys were removed from the key file.")
 
 
 @complaints_cli.command("erase-contacts")

@@ -7,6 +7,7 @@ The code itself crosses one redirect encrypted in the session and is removed onc
 
 from __future__ import annotations
 
+import base64
 import time
 from functools import wraps
 from typing import Any
@@ -64,7 +65,7 @@ def policy():
 
 def stash_receipt(code: str) -> None:
     """Keep the new code for exactly one showing (encrypted: the session cookie is only signed)."""
-    session[_RECEIPT_KEY] = crypto.encrypt(code).decode("ascii")
+    session[_RECEIPT_KEY] = base64.urlsafe_b64encode(crypto.encrypt(code, _RECEIPT_KEY)).decode("ascii")
 
 
 def show_receipt_once(template: str, **context: Any) -> str:
@@ -74,7 +75,7 @@ def show_receipt_once(template: str, **context: Any) -> str:
     visitor gets "try again in a moment" and the reload still shows the code.
     """
     token = session.get(_RECEIPT_KEY)
-    page = render_template(template, code=crypto.decrypt(token.encode("ascii")) if token else None, **context)
+    page = render_template(template, code=crypto.decrypt(base64.urlsafe_b64decode(token), _RECEIPT_KEY) if token else None, **context)
     session.pop(_RECEIPT_KEY, None)
     return page
 
@@ -173,7 +174,7 @@ def status():
         return redirect(url_for("complaints.status"), code=303)
     agency = current_agency()
     messages = [
-        {"author": m.author, "body": crypto.decrypt(m.body_enc), "on": m.created_on}
+        {"author": m.author, "body": service.body_of(m), "on": m.created_on}
         for m in complaint.messages
         if m.author in ("resident", "staff")
     ]

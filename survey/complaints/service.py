@@ -77,8 +77,18 @@ def _contact_text(method: str | None, details: str | None) -> str | None:
 
 
 def contact_of(complaint: Complaint) -> dict[str, str] | None:
-    text = crypto.decrypt(complaint.contact_enc)
+    text = crypto.decrypt(complaint.contact_enc, Complaint.contact_enc)
     return json.loads(text) if text else None
+
+
+def incident_date_of(complaint: Complaint) -> dt.date | None:
+    """The date of the incident the resident gave (sealed: it could find the complaint about a stop)."""
+    text = crypto.decrypt(complaint.incident_date_enc, Complaint.incident_date_enc)
+    return dt.date.fromisoformat(text) if text else None
+
+
+def body_of(message: ComplaintMessage) -> str | None:
+    return crypto.decrypt(message.body_enc, ComplaintMessage.body_enc)
 
 
 def file_complaint(
@@ -93,21 +103,24 @@ def file_complaint(
     code = generate_code(RECEIPT_BITS)
     received = today()
     wants_contact = data.get("contact_method") not in (None, "", "none")
+    incident: dt.date | None = data.get("incident_date")
     complaint = Complaint(
         agency_id=agency.id,
         reference=next_reference(session, received.year),
         receipt_hash=receipt_hash(code),
         channel=channel,
         categories=sorted(set(data.get("categories") or [])),
-        language=data.get("language") or agency.default_language,
+        language_enc=crypto.encrypt(data.get("language") or agency.default_language, Complaint.language_enc),
         on_behalf=bool(data.get("on_behalf")) or channel == Channel.THIRD_PARTY,
         wants_contact=wants_contact,
-        incident_date=data.get("incident_date"),
-        narrative_enc=crypto.encrypt(data.get("narrative")),
-        location_enc=crypto.encrypt(data.get("location")),
-        officers_enc=crypto.encrypt(_officers_text(data)),
-        witnesses_enc=crypto.encrypt(data.get("witnesses")),
-        contact_enc=crypto.encrypt(_contact_text(data.get("contact_method"), data.get("contact_details")))
+        incident_date_enc=crypto.encrypt(incident.isoformat() if incident else None, Complaint.incident_date_enc),
+        narrative_enc=crypto.encrypt(data.get("narrative"), Complaint.narrative_enc),
+        location_enc=crypto.encrypt(data.get("location"), Complaint.location_enc),
+        officers_enc=crypto.encrypt(_officers_text(data), Complaint.officers_enc),
+        witnesses_enc=crypto.encrypt(data.get("witnesses"), Complaint.witnesses_enc),
+        contact_enc=crypto.encrypt(
+            _contact_text(data.get("contact_method"), data.get("contact_details")), Complaint.contact_enc
+        )
         if wants_contact
         else None,
         received_on=received,
@@ -134,7 +147,7 @@ def add_message(
         seq=seq,
         author=author,
         staff_user_id=staff_user_id,
-        body_enc=crypto.encrypt(body),
+        body_enc=crypto.encrypt(body, ComplaintMessage.body_enc),
         created_on=today(),
     )
     session.add(message)
@@ -182,9 +195,11 @@ def deadlines(complaint: Complaint, agency: Agency, on: dt.date | None = None) -
 def decrypted(complaint: Complaint) -> dict[str, Any]:
     """Everything the resident wrote, decrypted, for staff pages (shown escaped by Jinja)."""
     return {
-        "narrative": crypto.decrypt(complaint.narrative_enc),
-        "location": crypto.decrypt(complaint.location_enc),
-        "officers": crypto.decrypt(complaint.officers_enc),
-        "witnesses": crypto.decrypt(complaint.witnesses_enc),
+        "incident_date": incident_date_of(complaint),
+        "language": crypto.decrypt(complaint.language_enc, Complaint.language_enc),
+        "narrative": crypto.decrypt(complaint.narrative_enc, Complaint.narrative_enc),
+        "location": crypto.decrypt(complaint.location_enc, Complaint.location_enc),
+        "officers": crypto.decrypt(complaint.officers_enc, Complaint.officers_enc),
+        "witnesses": crypto.decrypt(complaint.witnesses_enc, Complaint.witnesses_enc),
         "contact": contact_of(complaint),
     }

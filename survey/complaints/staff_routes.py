@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from .. import audit, crypto
+from .. import audit
 from ..auth import current_user, roles_required
 from ..context import current_agency
 from ..db import db
@@ -157,7 +157,7 @@ def _render_detail(complaint: Complaint, status: int = 200, **forms: Any):
         assign.assignee.data = str(complaint.assigned_to_id or "")
     status_form = forms.get("status_form") or StatusForm(prefix="status")
     messages = [
-        {"author": m.author, "body": crypto.decrypt(m.body_enc), "on": m.created_on, "read_on": m.read_on,
+        {"author": m.author, "body": service.body_of(m), "on": m.created_on, "read_on": m.read_on,
          "staff": db.session.get(StaffUser, m.staff_user_id).name if m.staff_user_id else None}
         for m in complaint.messages
     ]

@@ -7,6 +7,7 @@ pages and the staff's paper/phone entry page share one set of rules.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,12 +17,15 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, select, update
 
+from .. import crypto
 from ..context import current_agency, fill, locale_code
 from ..db import db
 from ..instrument_store import definition_of
 from ..instruments import InstrumentDef, Item, Option, cached_instrument
 from ..models import (
     Answer,
+    AreaKind,
+    AreaSource,
     Channel,
     InstrumentVersion,
     Invitation,
@@ -29,10 +33,11 @@ from ..models import (
     Sample,
     SurveyDraft,
     Wave,
+    WaveArea,
     WaveMode,
     WaveStratum,
     random_id,
-    today,
+    this_week,
     utcnow,
 )
 from ..security import is_well_formed, keyed_hash, normalize_code
@@ -43,6 +48,8 @@ CODE_BITS = 72
 DRAFT_HOURS = 4
 #: The answer key of the "which area do you live in" question asked in open-link waves.
 STRATUM_KEY = "stratum_area"
+#: The answer key of the "which neighbourhood (or beat)" question of waves whose residents give their area.
+AREA_KEY = "small_area"
 #: Draft bookkeeping keys start with "_" (item keys never do).
 LAST_PAGE = "_at"
 
@@ -110,6 +117,25 @@ def stratum_item(wave: AnyWave) -> Item:
     )
 
 
+def area_item(wave: AnyWave) -> Item:
+    """The "which neighbourhood (or beat)" question of waves whose residents give their small area."""
+    lang = locale_code()
+    city = current_agency().city
+    if wave.area_kind == AreaKind.BEAT:
+        text = _("Which police beat of %(city)s do you live in?", city=city)
+    else:
+        text = _("Which neighbourhood of %(city)s do you live in?", city=city)
+    options = tuple(Option(code=n, text={lang: area.name}) for n, area in enumerate(wave.areas, start=1))
+    return Item(key=AREA_KEY, type="choice", section="_area", text={lang: text}, hint={}, options=options)
+
+
+def area_of(wave: AnyWave, answers: Mapping[str, Any]) -> str | None:
+    """The area the resident chose (None when they skipped the question or chose not to say)."""
+    code = answers.get(AREA_KEY)
+    names = [area.name for area in wave.areas]
+    return names[code - 1] if isinstance(code, int) and 1 <= code <= len(names) else None
+
+
 def build_pages(inst: InstrumentDef, wave: AnyWave, *, ask_stratum: bool | None = None) -> list[Page]:
     """One page per section; an item marked ``own_page`` gets a page to itself."""
     pages: list[Page] = []
@@ -134,6 +160,8 @@ def build_pages(inst: InstrumentDef, wave: AnyWave, *, ask_stratum: bool | None 
     if ask_stratum and wave.strata:
         item = stratum_item(wave)
         pages.append(Page("area", {}, (item,), single=True))
+    if wave.area_source == AreaSource.RESIDENT and wave.areas:
+        pages.append(Page("neighbourhood", {}, (area_item(wave),), single=True))
     return pages
 
 
@@ -152,11 +180,19 @@ def previous_page(pages: list[Page], current: Page, answers: Mapping[str, Any]) 
 
 
 # ------------------------------------------------------------------ drafts
+#
+# A draft row holds its wave, the day after which it may be purged, and the rest sealed under a
+# key derived from the cookie's token (which the server never stores): the invitation, the
+# stratum, the answers and the exact expiry. Someone with the database files and every server
+# key, but no resident's cookie, cannot tell which invitation a draft came from or what it says.
 
 
 def _expiry() -> dt.datetime:
-    hour = utcnow().replace(minute=0, second=0, microsecond=0)
-    return hour + dt.timedelta(hours=DRAFT_HOURS + 1)
+    return utcnow() + dt.timedelta(hours=DRAFT_HOURS)
+
+
+def _purge_after(expires: dt.datetime) -> dt.date:
+    return expires.astimezone(dt.UTC).date()
 
 
 def draft_id(token: str) -> str:
@@ -164,43 +200,53 @@ def draft_id(token: str) -> str:
     return keyed_hash("draft", token)
 
 
-def new_draft(wave: Wave, invitation: Invitation | None) -> tuple[str, SurveyDraft]:
-    """Start a questionnaire: returns the cookie token and the stored draft (committed)."""
-    wave_id = wave.id
-    invitation_id = invitation.id if invitation else None
-    stratum = invitation.stratum if invitation else None
-    token = secrets.token_urlsafe(32)
-    session = db.write()
-    session.execute(delete(SurveyDraft).where(SurveyDraft.expires_at < utcnow()))
-    draft = SurveyDraft(
-        id=draft_id(token),
-        wave_id=wave_id,
-        invitation_id=invitation_id,
-        stratum=stratum,
-        answers={},
-        expires_at=_expiry(),
-    )
-    session.add(draft)
-    if invitation_id is not None:
-        session.execute(
-            update(Invitation)
-            .where(Invitation.id == invitation_id, Invitation.started_on.is_(None))
-            .values(started_on=today())
-        )
-    session.commit()
-    return token, draft
-
-
 @dataclass
 class DraftRow:
-    """The draft as a page reads it (writes go through the table statements below)."""
+    """An opened draft: what its sealed column holds, and the cookie token that opened it."""
 
     id: str
+    token: str
     wave_id: int
     invitation_id: int | None
     stratum: str | None
     answers: dict[str, Any]
     expires_at: dt.datetime
+
+    def sealed(self) -> bytes:
+        data = {"invitation_id": self.invitation_id, "stratum": self.stratum, "answers": self.answers,
+                "expires_at": self.expires_at.isoformat()}
+        return crypto.seal_with_token(self.token, json.dumps(data).encode(), _aad(self.id))
+
+    @classmethod
+    def opened(cls, token: str, row_id: str, wave_id: int, blob: bytes) -> DraftRow | None:
+        data = crypto.open_with_token(token, blob, _aad(row_id))
+        if data is None:
+            return None
+        state = json.loads(data)
+        return cls(row_id, token, wave_id, state["invitation_id"], state["stratum"], state["answers"],
+                   dt.datetime.fromisoformat(state["expires_at"]))
+
+
+def _aad(row_id: str) -> str:
+    # Bound to its row: a sealed draft copied onto another row does not open.
+    return f"survey_draft.sealed:{row_id}"
+
+
+def new_draft(wave: Wave, invitation: Invitation | None) -> tuple[str, DraftRow]:
+    """Start a questionnaire: returns the cookie token and the stored draft (committed)."""
+    token = secrets.token_urlsafe(32)
+    draft = DraftRow(draft_id(token), token, wave.id, invitation.id if invitation else None,
+                     invitation.stratum if invitation else None, {}, _expiry())
+    session = db.write()
+    session.execute(delete(SurveyDraft).where(SurveyDraft.purge_after < utcnow().date()))
+    session.add(SurveyDraft(id=draft.id, wave_id=draft.wave_id, sealed=draft.sealed(),
+                            purge_after=_purge_after(draft.expires_at)))
+    if draft.invitation_id is not None:
+        session.execute(
+            update(Invitation).where(Invitation.id == draft.invitation_id, Invitation.started.is_(False)).values(started=True)
+        )
+    session.commit()
+    return token, draft
 
 
 @dataclass
@@ -219,6 +265,8 @@ class WaveRow:
     closed_early_on: dt.date | None
     languages: list[str]
     instrument_version_id: int
+    area_kind: AreaKind | None = None
+    area_source: AreaSource | None = None
 
     last_day = Wave.last_day
     is_open = Wave.is_open
@@ -230,10 +278,14 @@ class WaveRow:
             select(WaveStratum).where(WaveStratum.wave_id == self.id).order_by(WaveStratum.name)
         ))
 
+    @cached_property
+    def areas(self) -> list[WaveArea]:
+        """The wave's small areas by name (asked when residents give their area)."""
+        return list(db.session.scalars(select(WaveArea).where(WaveArea.wave_id == self.id).order_by(WaveArea.name)))
 
-#: A draft or wave as the survey pages use them: the ORM object when just created, otherwise the
-#: plain row :func:`load_current` reads. Both have the attributes the functions here read.
-AnyDraft = SurveyDraft | DraftRow
+
+#: A wave as the survey pages use it: the ORM object when just started, otherwise the plain row
+#: :func:`load_current` reads. Both have the attributes the functions here read.
 AnyWave = Wave | WaveRow
 
 
@@ -244,12 +296,14 @@ def load_current(token: str | None) -> tuple[DraftRow, WaveRow, str] | None:
     """
     if not token or len(token) > 100:
         return None
-    row = db.session.connection().execute(_CURRENT, {"draft_id": draft_id(token), "now": utcnow()}).first()
+    row = db.session.connection().execute(_CURRENT, {"draft_id": draft_id(token)}).first()
     if row is None:
         return None
-    draft = DraftRow(row.id, row.wave_id, row.invitation_id, row.stratum, row.answers, row.expires_at)
+    draft = DraftRow.opened(token, row.id, row.wave_id, row.sealed)
+    if draft is None or draft.expires_at <= utcnow():
+        return None
     wave = WaveRow(row.wave_id, row.agency_id, row.mode, row.opens_on, row.closes_on, row.closed_early_on,
-                   row.languages, row.instrument_version_id)
+                   row.languages, row.instrument_version_id, row.area_kind, row.area_source)
     return draft, wave, row.content_hash
 
 
@@ -257,17 +311,17 @@ def load_current(token: str | None) -> tuple[DraftRow, WaveRow, str] | None:
 _DRAFTS, _W, _V = SurveyDraft.__table__, Wave.__table__, InstrumentVersion.__table__
 _CURRENT = (
     select(
-        _DRAFTS.c.id, _DRAFTS.c.wave_id, _DRAFTS.c.invitation_id, _DRAFTS.c.stratum, _DRAFTS.c.answers, _DRAFTS.c.expires_at,
+        _DRAFTS.c.id, _DRAFTS.c.wave_id, _DRAFTS.c.sealed,
         _W.c.agency_id, _W.c.mode, _W.c.opens_on, _W.c.closes_on, _W.c.closed_early_on, _W.c.languages,
-        _W.c.instrument_version_id, _V.c.content_hash,
+        _W.c.instrument_version_id, _W.c.area_kind, _W.c.area_source, _V.c.content_hash,
     )
     .join(_W, _W.c.id == _DRAFTS.c.wave_id)
     .join(_V, _V.c.id == _W.c.instrument_version_id)
-    .where(_DRAFTS.c.id == bindparam("draft_id"), _DRAFTS.c.expires_at > bindparam("now"))
+    .where(_DRAFTS.c.id == bindparam("draft_id"))
 )
 
 
-def merge_answers(draft: AnyDraft, wave: AnyWave, page: Page, values: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+def merge_answers(draft: DraftRow, wave: AnyWave, page: Page, values: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
     """The draft's answers with this page's replaced (an emptied question is removed), and the stratum."""
     answers = dict(draft.answers or {})
     for item in page.items:
@@ -285,15 +339,14 @@ def merge_answers(draft: AnyDraft, wave: AnyWave, page: Page, values: Mapping[st
     return answers, stratum
 
 
-def save_answers(draft: AnyDraft, answers: dict[str, Any], stratum: str | None) -> bool:
+def save_answers(draft: DraftRow, answers: dict[str, Any], stratum: str | None) -> bool:
     """Store the answers and extend the draft; False when the draft is gone (already submitted)."""
-    expires = _expiry()
+    draft.answers, draft.stratum, draft.expires_at = answers, stratum, _expiry()
     session = db.write()
     updated = session.connection().execute(
-        _SAVE, {"draft_id": draft.id, "new_answers": answers, "new_stratum": stratum, "new_expiry": expires}
+        _SAVE, {"draft_id": draft.id, "new_sealed": draft.sealed(), "new_purge": _purge_after(draft.expires_at)}
     ).rowcount
     session.commit()
-    draft.answers, draft.stratum, draft.expires_at = answers, stratum, expires
     return updated == 1
 
 
@@ -302,14 +355,13 @@ _SAVE = (
     _DRAFTS.update()
     .where(_DRAFTS.c.id == bindparam("draft_id"))
     .values(
-        answers=bindparam("new_answers", type_=_DRAFTS.c.answers.type),
-        stratum=bindparam("new_stratum", type_=_DRAFTS.c.stratum.type),
-        expires_at=bindparam("new_expiry", type_=_DRAFTS.c.expires_at.type),
+        sealed=bindparam("new_sealed", type_=_DRAFTS.c.sealed.type),
+        purge_after=bindparam("new_purge", type_=_DRAFTS.c.purge_after.type),
     )
 )
 
 
-def seconds_left(draft: AnyDraft) -> int:
+def seconds_left(draft: DraftRow) -> int:
     expires = draft.expires_at if draft.expires_at.tzinfo else draft.expires_at.replace(tzinfo=dt.UTC)
     return max(0, int((expires - utcnow()).total_seconds()))
 
@@ -328,7 +380,7 @@ def find_invitation(typed: str) -> Invitation | None:
     invitation = db.session.scalars(
         select(Invitation).where(Invitation.code_hash == keyed_hash("invitation", normalized))
     ).first()
-    if invitation is None or invitation.used_on is not None:
+    if invitation is None or invitation.used:
         return None
     wave = db.session.get(Wave, invitation.wave_id)
     if wave is None or wave.agency_id != current_agency().id or not wave.is_open():
@@ -374,18 +426,20 @@ _INVITATIONS = Invitation.__table__
 _DELETE_DRAFT = _DRAFTS.delete().where(_DRAFTS.c.id == bindparam("draft_id"))
 _USE_CODE = (
     _INVITATIONS.update()
-    .where(_INVITATIONS.c.id == bindparam("invitation_id"), _INVITATIONS.c.used_on.is_(None))
-    .values(used_on=bindparam("day", type_=_INVITATIONS.c.used_on.type))
+    .where(_INVITATIONS.c.id == bindparam("invitation_id"), _INVITATIONS.c.used.is_(False))
+    .values(used=True)
 )
-_CODE_DESIGN = select(_INVITATIONS.c.stratum, _INVITATIONS.c.selection_probability).where(
+_CODE_DESIGN = select(_INVITATIONS.c.stratum, _INVITATIONS.c.selection_probability, _INVITATIONS.c.area).where(
     _INVITATIONS.c.id == bindparam("invitation_id")
 )
+# A used invitation keeps no area: only the response has it, as it has the stratum.
+_FORGET_AREA = _INVITATIONS.update().where(_INVITATIONS.c.id == bindparam("invitation_id")).values(area=None)
 _INSERT_RESPONSE = Response.__table__.insert()
 _INSERT_ANSWERS = Answer.__table__.insert()
 
 
 def submit_draft(
-    draft: AnyDraft,
+    draft: DraftRow,
     wave: AnyWave,
     language: str,
     answers: Mapping[str, Any],
@@ -394,8 +448,8 @@ def submit_draft(
 ) -> str:
     """Store the draft as a response in ONE transaction that also uses up the code and the draft.
 
-    The guards are the row counts of ``DELETE draft`` and ``UPDATE invitation ... WHERE used_on IS
-    NULL``: on SQLite the transaction holds the write lock from its start; on PostgreSQL the second
+    The guards are the row counts of ``DELETE draft`` and ``UPDATE invitation ... WHERE NOT
+    used``: on SQLite the transaction holds the write lock from its start; on PostgreSQL the second
     of two concurrent submits waits on the row lock and then finds nothing to delete or update.
     Returns the new response's id.
     """
@@ -409,8 +463,9 @@ def submit_draft(
         raise AlreadySent
     probability: float | None = None
     sample = Sample.NONPROBABILITY
+    area = area_of(wave, answers) if wave.area_source == AreaSource.RESIDENT else None
     if invitation_id is not None:
-        used = conn.execute(_USE_CODE, {"invitation_id": invitation_id, "day": today()}).rowcount
+        used = conn.execute(_USE_CODE, {"invitation_id": invitation_id}).rowcount
         if used != 1:
             session.rollback()
             # The code was used from elsewhere: this draft can never be sent, so drop it.
@@ -421,14 +476,20 @@ def submit_draft(
         probability = invitation.selection_probability
         stratum = invitation.stratum
         sample = Sample.PROBABILITY
+        if wave.area_source == AreaSource.INVITATION:
+            area = invitation.area
+        if invitation.area is not None:
+            conn.execute(_FORGET_AREA, {"invitation_id": invitation_id})
     response_id = random_id()
     conn.execute(_INSERT_RESPONSE, {
-        "id": response_id, "wave_id": wave_id, "stratum": stratum, "language": language, "channel": Channel.WEB,
-        "selection_probability": probability, "sample": sample, "submitted_on": today(),
+        "id": response_id, "wave_id": wave_id, "stratum": stratum, "area": area, "language": language,
+        "channel": Channel.WEB, "selection_probability": probability, "sample": sample, "submitted_on": this_week(),
     })
     if rows:
         conn.execute(_INSERT_ANSWERS, [{**row, "response_id": response_id} for row in rows])
     session.commit()
+    # The write-ahead log still holds the draft's pages and this commit's frames side by side.
+    db.checkpoint()
     return response_id
 
 
@@ -448,6 +509,7 @@ def store_keyed_response(
     inst = instrument_of(wave)
     session = db.write()
     probability: float | None = None
+    area = area_of(wave, answers) if wave.area_source == AreaSource.RESIDENT else None
     sample = Sample.NONPROBABILITY if wave.mode == WaveMode.OPEN_LINK else Sample.PROBABILITY
     if code:
         code_hash = keyed_hash("invitation", normalize_code(code))
@@ -458,8 +520,8 @@ def store_keyed_response(
         if invitation is not None:
             used = session.execute(
                 update(Invitation)
-                .where(Invitation.id == invitation.id, Invitation.used_on.is_(None))
-                .values(used_on=today(), started_on=invitation.started_on or today())
+                .where(Invitation.id == invitation.id, Invitation.used.is_(False))
+                .values(used=True, started=True)
             ).rowcount
         if used != 1 or invitation is None:
             session.rollback()
@@ -467,6 +529,9 @@ def store_keyed_response(
         probability = invitation.selection_probability
         stratum = invitation.stratum or stratum
         sample = Sample.PROBABILITY
+        if wave.area_source == AreaSource.INVITATION:
+            area = invitation.area
+        invitation.area = None
     elif wave.mode == WaveMode.INVITATION and stratum:
         # A mailed paper form without its code: the stratum's design probability still applies.
         probability = session.scalar(
@@ -481,11 +546,12 @@ def store_keyed_response(
     response = Response(
         wave_id=wave.id,
         stratum=stratum,
+        area=area,
         language=language,
         channel=channel,
         selection_probability=probability,
         sample=sample,
-        submitted_on=today(),
+        submitted_on=this_week(),
         answers=answer_rows(inst, answers),
     )
     session.add(response)

@@ -43,7 +43,7 @@ def _never_cache(response: HTTPResponse) -> HTTPResponse:
     return response
 
 
-def _set_draft_cookie(response: HTTPResponse, token: str, draft: flow.AnyDraft) -> HTTPResponse:
+def _set_draft_cookie(response: HTTPResponse, token: str, draft: flow.DraftRow) -> HTTPResponse:
     response.set_cookie(
         DRAFT_COOKIE,
         token,
@@ -178,7 +178,7 @@ def page(key: str):
 
     items = page.shown_items(answers)
     # The area question is built from the wave's strata on each request: its class is not kept.
-    cache_key = None if any(item.key == flow.STRATUM_KEY for item in items) else (inst.content_hash, page.key)
+    cache_key = None if any(item.key in (flow.STRATUM_KEY, flow.AREA_KEY) for item in items) else (inst.content_hash, page.key)
     key = form_key(items, lang, FlaskForm, cache_key)
     field_html = FieldHtml(key)
     if request.method == "POST":

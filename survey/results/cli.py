@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from analysis.report import REPORT_NAME, write_report
 
 from ..db import db
-from ..models import Wave
+from ..models import AreaKind, AreaSource, Response, Wave, WaveArea
 from . import service
 
 
@@ -47,3 +49,56 @@ def report_command(slugs: tuple[str, ...], out: Path, title: str) -> None:
             raise click.ClickException(str(exc)) from None
     click.echo("Stages: " + ", ".join(f"{name} {secs:.1f} s" for name, secs in times.items()))
     click.echo(f"Open {out / REPORT_NAME} in a browser; print it from there.")
+
+
+@click.command("areas")
+@click.option("--wave", "slug", required=True, help="The wave's short name.")
+@click.option("--kind", type=click.Choice([k.value for k in AreaKind]), default=AreaKind.NEIGHBOURHOOD.value,
+              show_default=True, help="What the areas are called.")
+@click.option("--source", type=click.Choice([s.value for s in AreaSource]), default=AreaSource.RESIDENT.value,
+              show_default=True, help="Whether residents choose their area or each invitation sets it.")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8"))
+@with_appcontext
+def areas_command(slug: str, kind: str, source: str, csv_file) -> None:
+    """Declare a wave's small areas from CSV_FILE: columns name, stratum, population, then any
+    numeric area covariates (e.g. census shares) that the small-area model should use."""
+    from ..context import current_agency
+
+    with current_app.test_request_context():
+        wave = db.session.scalars(select(Wave).where(Wave.agency_id == current_agency().id, Wave.slug == slug)).first()
+        if wave is None:
+            raise click.ClickException(f"No such wave: {slug}.")
+        try:
+            parsed = parse_areas(csv_file.read())
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        if db.session.scalar(select(func.count()).select_from(Response).where(Response.wave_id == wave.id)):
+            raise click.ClickException(f"{slug} already has responses: its areas can no longer change.")
+        wave.areas = [WaveArea(**row) for row in parsed]
+        wave.area_kind, wave.area_source = AreaKind(kind), AreaSource(source)
+        db.session.commit()
+    click.echo(f"{slug}: {len(parsed)} {kind}s, {'chosen by residents' if source == 'resident' else 'set by invitations'}.")
+
+
+def parse_areas(text: str) -> list[dict]:
+    """Rows of a small-area CSV: name, stratum, population (whole number or empty), covariates (numbers)."""
+    reader = csv.DictReader(io.StringIO(text))
+    fields = [f.strip() for f in reader.fieldnames or []]
+    if fields[:3] != ["name", "stratum", "population"]:
+        raise ValueError("the CSV must start with the columns name, stratum, population")
+    rows, seen = [], set()
+    for line, raw in enumerate(reader, start=2):
+        row = {k.strip(): (v or "").strip() for k, v in raw.items()}
+        if not row["name"] or row["name"] in seen:
+            raise ValueError(f"line {line}: every area needs a name, once")
+        seen.add(row["name"])
+        try:
+            population = int(row["population"]) if row["population"] else None
+            covariates = {k: float(row[k]) for k in fields[3:]}
+        except ValueError:
+            raise ValueError(f"line {line}: population must be a whole number and covariates numbers") from None
+        rows.append({"name": row["name"], "stratum": row["stratum"] or None, "population": population,
+                     "covariates": covariates})
+    if len(rows) < 3:
+        raise ValueError("a small-area model needs at least 3 areas")
+    return rows

@@ -128,7 +128,8 @@ def series(est: pd.DataFrame, measure: str, label: str, by: str | None = None, d
     k = 100.0 if (not rows.empty and rows["scale"].iloc[0] == "proportion") else 1.0
 
     def col(name: str) -> list[float | None]:
-        return [float(rows.at[w, name]) * k if w in rows.index else None for w in waves]
+        values = [float(rows.at[w, name]) * k if w in rows.index and rows.at[w, "n"] > 0 else None for w in waves]
+        return [None if v is None or math.isnan(v) else v for v in values]  # NaN: withheld
 
     return Series(label, waves, col("estimate"), col("ci_low"), col("ci_high"))
 
@@ -201,9 +202,9 @@ def chart_alt(kind: str, est: pd.DataFrame, codebook: Codebook, measure: str, by
     return trend_alt([series(est, measure, value_label(codebook, by, d), by=by, domain=str(d)) for d in domains], level)
 
 
-def _cell(e: Any, row: Any) -> dict[str, str]:
+def _cell(e: Any, row: Any) -> dict[str, Any]:
     return {"estimate": number(e["estimate"], row), "low": number(e["ci_low"], row), "high": number(e["ci_high"], row),
-            "n": format_decimal(int(e["n"]), "#,##0"), "deff": deff(e["deff"])}
+            "n": format_decimal(int(e["n"]), "#,##0"), "deff": deff(e["deff"]), "withheld": bool(e.get("withheld"))}
 
 
 def compare_view(comparison: Any, by: str, adjust: str) -> dict[str, Any]:
@@ -214,6 +215,7 @@ def compare_view(comparison: Any, by: str, adjust: str) -> dict[str, Any]:
     est = t.estimates.assign(by=t.estimates["by"].fillna(""), domain=t.estimates["domain"].fillna(""))
     lookup = {(r.mi, r.by, r.domain, r.wave): r._asdict() for r in est.itertuples(index=False)}
     ch = t.changes
+    ch = ch[ch["comparable"]]  # a change involving a wave without answers is not shown as a change
     main = ch[ch["comparison"] == "first_last"].assign(by=lambda d: d["by"].fillna(""), domain=lambda d: d["domain"].fillna(""))
     trend = ch[ch["comparison"] == "trend"].assign(by=lambda d: d["by"].fillna(""), domain=lambda d: d["domain"].fillna(""))
     changes = {(r.mi, r.by, r.domain): r._asdict() for r in main.itertuples(index=False)}

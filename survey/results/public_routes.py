@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ..context import current_agency, locale_code
 from ..db import db
 from ..models import Wave
-from . import present, service
+from . import areas, present, service
 from .staff_routes import _svg
 
 bp = Blueprint("results", __name__, template_folder="templates")
@@ -57,7 +57,8 @@ def _estimates(comparison: service.Comparison, measure: str, by: str | None = No
 def index():
     waves = published_waves()
     if not waves:
-        return render_template("results/public.html", waves=[], headline=[], districts=[], min_n=current_app.config["RESULTS_MIN_N"])
+        return render_template("results/public.html", waves=[], headline=[], districts=[], areas=None,
+                               min_n=current_app.config["RESULTS_MIN_N"])
     comparison = _comparison(waves)
     t = comparison.tables
     cb = comparison.codebook
@@ -75,7 +76,7 @@ def index():
             row = ch[(ch["measure"] == key) & ch["by"].isna() & (ch["comparison"] == "first_last")]
             if not row.empty:
                 row = row.iloc[0].to_dict()
-                change = present.sentence(row, present.measure_label(cb, key), t.level) if not row["too_few"] else None
+                change = present.sentence(row, present.measure_label(cb, key), t.level) if row["comparable"] and not row["too_few"] else None
         headline.append({"key": key, "label": present.measure_label(cb, key), "latest": now, "trend": trend,
                          "change": change,
                          "alt": present.chart_alt("trend", t.estimates[t.estimates["n"] >= t.min_n], cb, key, "", [], t.level)})
@@ -86,10 +87,13 @@ def index():
         for d in t.domains["district"]:
             districts.append({"name": present.value_label(cb, "district", d),
                               "values": [per[key].get(d) for key in per]})
+    # Model-based small-area estimates of the latest wave, when an admin chose to publish them.
+    newest = comparison.waves[-1]
+    area_view = areas.view(newest, public=True) if newest.publish_areas else None
     rr = [comparison.rates[w]["rr1"] for w in t.waves if comparison.rates.get(w, {}).get("rr1") is not None]
     return render_template(
         "results/public.html", waves=comparison.waves, latest=comparison.waves[-1], headline=headline,
-        districts=districts, min_n=t.min_n, pct=int(round(t.level * 100)), weighting=t.weighting,
+        districts=districts, areas=area_view, min_n=t.min_n, pct=int(round(t.level * 100)), weighting=t.weighting,
         n_latest=format_decimal(int(t.weights["n"].iloc[-1]), "#,##0"),
         response_rate=None if not rr else rr[-1], labels=[present.measure_label(cb, k) for k in HEADLINE if k in available],
     )

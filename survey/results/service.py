@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from analysis.io import Codebook, codebook_from_dict, export_frame
+from analysis.report import withhold_small_cells
 from analysis.tables import GROUP_VARIABLES, WaveTables, wave_tables
 
 from .. import export as export_module
@@ -33,7 +34,7 @@ from ..instrument_store import definition_of
 from ..models import Answer, PopulationTarget, Response, Wave, WaveMode
 
 #: Bump when the cached objects change shape or meaning.
-CACHE_VERSION = "results-1"
+CACHE_VERSION = "results-2"  # 2: changes carry comparable, note, Satterthwaite df, adjusted intervals
 
 
 class CompareError(ValueError):
@@ -181,7 +182,7 @@ def compare(waves: Sequence[Wave], *, breakdowns: Sequence[str] = GROUP_VARIABLE
         raise CompareError(_("Choose at least one wave."))
     check_same_instrument(waves)
     waves = sorted(waves, key=lambda w: (w.opens_on, w.slug))
-    key = _fingerprint(waves, {"breakdowns": list(breakdowns), "min_n": min_n})
+    key = _fingerprint(waves, {"breakdowns": list(breakdowns), "min_n": min_n, "withheld": True})
 
     def compute() -> tuple[WaveTables, dict[str, Any]]:
         frame, codebook = export_table(waves)
@@ -191,7 +192,8 @@ def compare(waves: Sequence[Wave], *, breakdowns: Sequence[str] = GROUP_VARIABLE
             tables = wave_tables(frame, codebook, breakdowns=breakdowns, min_n=min_n, exclude=exclusions(waves))
         except ValueError as exc:
             raise CompareError(str(exc)) from None
-        return tables, codebook.raw
+        # Every page, chart and table made from these tables withholds estimates from fewer than min_n.
+        return withhold_small_cells(tables), codebook.raw
 
     tables, raw = cached(f"{key}.pickle", compute)
     return Comparison(tables, codebook_from_dict(raw, "export"), list(waves), response_rates(waves), key)

@@ -14,7 +14,7 @@ from ..context import current_agency, locale_code
 from ..db import db
 from ..menu import register
 from ..models import Role, Wave
-from . import present, service
+from . import areas, present, service
 
 bp = Blueprint("results_staff", __name__, template_folder="templates")
 
@@ -68,8 +68,15 @@ def compare():
             except service.CompareError as exc:
                 error = str(exc)
     by = _by(comparison.tables) if comparison else request.args.get("by", "district")
+    area_view = None
+    if comparison:
+        # The newest chosen wave whose areas had enough respondents for the model.
+        for wave in sorted((w for w in comparison.waves if w.areas), key=lambda w: (w.opens_on, w.slug), reverse=True):
+            area_view = areas.view(wave, public=False, measure=request.args.get("area_measure"))
+            if area_view is not None:
+                break
     return render_template(
-        "results/compare.html", waves=waves, chosen={w.slug for w in chosen}, comparison=comparison,
+        "results/compare.html", waves=waves, chosen={w.slug for w in chosen}, comparison=comparison, areas=area_view,
         error=error, by=by, adjust=adjust, present=present, group_variables=GROUP_VARIABLES,
         status=service.translation_status(comparison.waves) if comparison else {},
     )

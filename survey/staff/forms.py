@@ -355,3 +355,7 @@ def next_quarter(day: dt.date) -> dt.date:
     if day.day == calendar.monthrange(day.year, day.month)[1]:
         return dt.date(year, month, last)
     return dt.date(year, month, min(day.day, last))
+
+
+class PublishAreasForm(FlaskForm):
+    publish_areas = BooleanField(_l("Model-based small-area estimates of this wave are on the public results page"))

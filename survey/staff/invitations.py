@@ -175,7 +175,7 @@ def mark_undeliverable(wave: Wave, typed: Iterable[str]) -> tuple[int, list[str]
             ).first()
         if invitation is None:
             unknown.append(raw)
-        elif invitation.used_on is not None:
+        elif invitation.used:
             used.append(raw)
         elif invitation.status != InvitationStatus.UNDELIVERABLE:
             invitation.status = InvitationStatus.UNDELIVERABLE

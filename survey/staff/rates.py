@@ -10,7 +10,7 @@ from ..auth import roles_required
 from ..db import db
 from ..menu import register
 from ..models import Role, Wave, WaveMode
-from ..rates import completes_per_day, invitation_rates, responses_by_stratum
+from ..rates import completes_per_week, invitation_rates, responses_by_stratum
 from .blueprint import bp
 from .waves import get_wave
 
@@ -33,7 +33,7 @@ def rates_index():
 @roles_required(*RATE_ROLES)
 def rates(slug: str):
     wave = get_wave(slug)
-    days = completes_per_day(wave)
+    days = completes_per_week(wave)
     peak = max((n for _d, n in days), default=0)
     if wave.mode == WaveMode.INVITATION:
         total, strata = invitation_rates(wave)

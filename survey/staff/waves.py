@@ -28,7 +28,7 @@ from ..models import (
     today,
 )
 from .blueprint import bp
-from .forms import ConfirmForm, PublishForm, WaveForm, next_quarter
+from .forms import ConfirmForm, PublishAreasForm, PublishForm, WaveForm, next_quarter
 
 register(_l("Questionnaires"), "staff.instruments", (Role.SURVEY_MANAGER,), order=10)
 register(_l("Waves"), "staff.waves", (Role.SURVEY_MANAGER, Role.ADMIN), order=20)
@@ -260,4 +260,21 @@ def wave_publish(slug: str):
             flash(_("The results of %(slug)s are published.", slug=wave.slug), "success")
         else:
             flash(_("The results of %(slug)s are no longer published.", slug=wave.slug), "success")
+    return redirect(url_for("staff.wave", slug=wave.slug), code=303)
+
+
+@bp.post("/waves/<slug>/publish-areas")
+@roles_required(Role.ADMIN)
+def wave_publish_areas(slug: str):
+    """The admin's choice: show this wave's model-based neighbourhood (or beat) estimates publicly."""
+    wave = get_wave(slug)
+    form = PublishAreasForm()
+    if not form.validate_on_submit() or not wave.areas:
+        abort(400)
+    wave.publish_areas = form.publish_areas.data
+    db.session.commit()
+    if wave.publish_areas:
+        flash(_("The model-based small-area estimates of %(slug)s are shown on the public results page.", slug=wave.slug), "success")
+    else:
+        flash(_("The model-based small-area estimates of %(slug)s are no longer shown publicly.", slug=wave.slug), "success")
     return redirect(url_for("staff.wave", slug=wave.slug), code=303)

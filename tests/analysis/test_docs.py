@@ -10,6 +10,7 @@ import pytest
 import analysis
 
 MODULES = ["analysis.weights", "analysis.design", "analysis.estimate", "analysis.scales", "analysis.compare", "analysis.io",
+           "analysis.changes",
            "analysis.tables", "analysis.plots"]
 
 
@@ -38,3 +39,13 @@ def test_no_web_or_plotting_imports():
                     # Charts live in plots.py alone; the estimation modules never import plotting.
                     if path.name != "plots.py":
                         assert not n.startswith("matplotlib"), f"{path.name} imports {n}"
+
+
+@pytest.mark.parametrize("name", ["satterthwaite_df", "wave_change", "linear_trend", "holm_bh", "adjusted_level",
+                                  "compare_waves"])
+def test_engine_functions_have_full_numpydoc(name):
+    doc = getattr(analysis, name).__doc__
+    for section in ("Parameters\n", "Returns\n", "Notes\n"):
+        assert section in doc, (name, section)
+    if name != "compare_waves":
+        assert "References\n" in doc and ".. math::" in doc, name

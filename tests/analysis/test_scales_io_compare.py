@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -12,11 +13,11 @@ import pandas as pd
 import pytest
 from rref import DATA, RTOL, api, ref
 
-import analysis as an
 from analysis.cli import main
-from analysis.compare import adjust_pvalues, compare_waves, trend
+from analysis.compare import adjust_pvalues, compare_waves
 from analysis.io import read_export, read_targets
 from analysis.scales import cronbach_alpha, score_index, score_indexes
+from analysis.tables import wave_tables
 
 EXPORT = DATA / "export.csv"
 CODEBOOK = DATA / "codebook.json"
@@ -78,25 +79,25 @@ def comparison():
 
 def test_compare_finds_the_built_in_change(comparison):
     t = comparison
-    trust = t[(t["measure"] == "trust") & (t["comparison"] == "wave")]
+    trust = t[(t["measure"] == "trust") & (t["comparison"] == "step")]
     q2q3 = trust[trust["wave_to"] == "2025-q3"].iloc[0]
     assert q2q3["detectable"] and q2q3["difference"] > 5
-    assert "detectable" in q2q3["verdict"] and "Trust score" in q2q3["verdict"]
+    assert "larger than chance" in q2q3["verdict"] and "Trust score rose" in q2q3["verdict"]
     assert q2q3["ci_low"] < q2q3["difference"] < q2q3["ci_high"]
     assert {"p_holm", "p_bh"} <= set(t.columns)
     assert (t["p_holm"].dropna() >= t["p_value"].dropna()).all()
     assert (t["comparison"] == "trend").any()
 
 
-def test_compare_difference_matches_domain_estimates():
+def test_compare_is_the_tables_engine():
+    """python -m analysis compare shows the report's changes: same numbers, same Holm families."""
     frame, cb = read_export(EXPORT, CODEBOOK)
-    t = compare_waves(frame, cb, progress=False)
-    row = t[(t["measure"] == "trust_agency") & (t["wave_from"] == "2025-q1") & (t["comparison"] == "wave")].iloc[0]
-    from analysis.compare import build_design
-    d = build_design(frame)
-    diff = an.difference(d, frame["trust_agency"].to_numpy(), by=frame["wave"].to_numpy(), first="2025-q1", second="2025-q2")
-    assert row["difference"] == pytest.approx(diff["estimate"])
-    assert row["se"] == pytest.approx(diff["se"])
+    t = compare_waves(frame, cb, by="district", progress=False)
+    tables = wave_tables(frame, cb, breakdowns=["district"])
+    ref = tables.changes[tables.changes["comparison"] != "first_last"].reset_index(drop=True)
+    for col in ("difference", "se", "df", "ci_low", "p_value", "p_holm", "p_bh", "ci_low_holm"):
+        np.testing.assert_allclose(t[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-12)
+    assert set(t["comparison"]) == {"step", "trend"}
 
 
 def test_compare_by_domain_and_small_counts():
@@ -116,14 +117,6 @@ def test_adjust_pvalues_matches_definitions():
     assert np.isnan(holm[3])
 
 
-def test_trend_slope():
-    x = np.repeat([0.0, 1.0, 2.0], 50)
-    y = 10 + 2 * x + np.tile(np.linspace(-1, 1, 50), 3)
-    r = trend(y, x, np.ones_like(x))
-    assert r["slope"] == pytest.approx(2.0)
-    assert r["p_value"] < 1e-10
-
-
 # ---------------------------------------------------------------- command line
 def run(capsys, *argv):
     code = main(list(argv))
@@ -136,7 +129,8 @@ def test_cli_estimate_json_matches_r(capsys):
                        "--fpc", "fpc", "--mean", "api00", "--format", "json")
     assert code == 0
     rows = json.loads(out)
-    assert list(rows[0]) == ["variable", "estimate", "se", "ci_low", "ci_high", "deff", "n"]
+    assert list(rows[0]) == ["variable", "estimate", "se", "ci_low", "ci_high", "interval", "df", "deff", "n"]
+    assert rows[0]["interval"] == "t" and rows[0]["df"] == 14
     np.testing.assert_allclose([rows[0]["estimate"], rows[0]["se"]], ref("r01_mean_api00_dclus1"), rtol=RTOL)
 
 
@@ -254,3 +248,81 @@ def test_missing_codes_of_weighting_variables_are_missing(tmp_path):
     frame, _ = read_export(tmp_path / "e.csv", tmp_path / "c.json")
     assert frame["age_band"].iloc[0] == "1"
     assert frame["age_band"].iloc[1:].isna().all()
+
+
+# ---------------------------------------------------------------- the command line reads the codebook
+def _small_export(tmp_path, with_codebook: bool):
+    """Eight respondents; sex -9 and trust -9 are 'prefer not to say' in the codebook."""
+    rows = ["id,w,sex,trust,job", "1,10,1,8,1", "2,10,2,6,2", "3,10,1,-9,-9", "4,10,2,4,1", "5,10,-9,7,2",
+            "6,10,1,5,1", "7,10,2,-9,2", "8,10,1,9,1"]
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    if with_codebook:
+        cb = {"format": json.loads(CODEBOOK.read_text())["format"], "waves": [], "variables": [
+            {"name": "sex", "kind": "weighting", "type": "choice", "missing_codes": [-9]},
+            {"name": "trust", "kind": "item", "type": "scale", "missing_codes": [-9]},
+            {"name": "job", "kind": "item", "type": "choice", "missing_codes": [-9]}]}
+        (tmp_path / "codebook.json").write_text(json.dumps(cb))
+    (tmp_path / "targets.csv").write_text("variable,category,population\nsex,1,60\nsex,2,40\n")
+    return tmp_path / "data.csv"
+
+
+def test_cli_estimate_treats_missing_codes_as_missing(tmp_path, capsys):
+    data = _small_export(tmp_path, with_codebook=True)
+    code, out, err = run(capsys, "estimate", str(data), "--weights", "w", "--mean", "trust")
+    assert code == 0 and "using the codebook beside the data" in err
+    row = json.loads(out)[0]
+    assert row["n"] == 6 and row["estimate"] == pytest.approx((8 + 6 + 4 + 7 + 5 + 9) / 6)
+    code, out, _ = run(capsys, "estimate", str(data), "--weights", "w", "--proportion", "job")
+    assert [r["category"] for r in json.loads(out)] == ["1", "2"]
+    assert sum(r["estimate"] for r in json.loads(out)) == pytest.approx(1.0)
+
+
+def test_cli_refuses_negative_codes_without_a_codebook(tmp_path, capsys):
+    data = _small_export(tmp_path, with_codebook=False)
+    code, out, err = run(capsys, "estimate", str(data), "--weights", "w", "--mean", "trust")
+    assert code == 2 and out == ""
+    assert "column 'trust' has negative codes ['-9'] and no codebook was given" in err
+    assert "--codebook" in err and "--negative-values-are-answers" in err
+    code, out, _ = run(capsys, "estimate", str(data), "--weights", "w", "--mean", "trust", "--negative-values-are-answers")
+    assert code == 0 and json.loads(out)[0]["n"] == 8
+    code, out, err = run(capsys, "weight", str(data), "--rake", str(tmp_path / "targets.csv"))
+    assert code == 2 and "column 'sex' has negative codes ['-9']" in err
+
+
+def test_cli_weight_reads_the_codebook(tmp_path, capsys):
+    data = _small_export(tmp_path, with_codebook=True)
+    # With the codebook, -9 is a missing weighting value: the raking says how to deal with it.
+    code, out, err = run(capsys, "weight", str(data), "--rake", str(tmp_path / "targets.csv"))
+    assert code == 2 and "column 'sex' has 1 missing values" in err
+    (tmp_path / "data.csv").write_text((tmp_path / "data.csv").read_text().replace("5,10,-9,7,2", "5,10,2,7,2"))
+    code, out, err = run(capsys, "weight", str(data), "--rake", str(tmp_path / "targets.csv"), "--codebook",
+                         str(tmp_path / "codebook.json"))
+    assert code == 0
+    weighted = pd.read_csv(io.StringIO(out))
+    assert weighted.loc[weighted["sex"] == 1, "weight"].sum() == pytest.approx(60)
+    assert (weighted["trust"] == -9).sum() == 2  # the output keeps the data as it was
+
+
+def test_cli_compare_names_the_respondent_raking_cannot_reconcile(tmp_path, capsys):
+    """Issue 17: one respondent alone in an age band whose target is larger than his sex's: the
+    message names the wave, the category, the weights and what to do; --max-iter exists."""
+    data = pd.read_csv(EXPORT, dtype=str, keep_default_na=False)
+    in_q2 = data["wave"] == "2025-q2"
+    lone = data.index[in_q2 & (data["age_band"] == "55+")][0]
+    data.loc[in_q2 & (data["age_band"] == "55+") & (data.index != lone), "age_band"] = "35-54"
+    sex = data.loc[lone, "sex"]
+    data.to_csv(tmp_path / "export.csv", index=False)
+    cb = json.loads(CODEBOOK.read_text())
+    for t in cb["targets"]:
+        if t["variable"] == "age_band":
+            t["population"] = {"18-34": 7000, "35-54": 8000, "55+": 25000}[t["category"]]
+    (tmp_path / "codebook.json").write_text(json.dumps(cb))
+    code, out, err = run(capsys, "compare", str(tmp_path / "export.csv"), "--codebook", str(tmp_path / "codebook.json"),
+                         "--quiet", "--max-iter", "300")
+    assert code == 2
+    target = {"female": "20,500", "male": "19,500"}[sex]
+    assert ("error: wave '2025-q2': raking cannot meet the margins: 'age_band' category '55+' has a target of 25,000, "
+            "which its only respondent must carry (weight now") in err
+    assert f"that respondent is in 'sex' '{sex}', whose target is only {target}; collapse that category" in err
+    code, out, err = run(capsys, "compare", str(EXPORT), "--codebook", str(CODEBOOK), "--quiet", "--max-iter", "300")
+    assert code == 0

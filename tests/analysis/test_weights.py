@@ -52,8 +52,36 @@ def test_rake_errors_name_the_margin(targets, match):
 def test_rake_no_convergence_names_margin():
     # Structural zeros: the sample has only (f, y) and (m, o): margins that need f/o cannot be met.
     data = {"sex": np.array(["f", "m"]), "age": np.array(["y", "o"])}
-    with pytest.raises(ValueError, match="did not converge.*margin"):
+    with pytest.raises(ValueError, match=r"cannot meet the margins: 'sex' category 'f' has a target of 70, which its "
+                       r"only respondent must carry .* but that respondent is in 'age' 'y', whose target is only 50; "
+                       r"collapse"):
         an.rake(data, {"sex": {"f": 70, "m": 30}, "age": {"y": 50, "o": 50}}, max_iter=5)
+
+
+def test_rake_no_convergence_names_the_lone_respondent_and_what_to_do():
+    """Issue 17: one respondent alone in a district must carry the district's 18,000; he is 18-34,
+    whose target is smaller once the other districts' young respondents are counted... the
+    message names the category, the target, the respondent's weight and the fixes."""
+    rng = np.random.default_rng(5)
+    n = 300
+    district = np.array(["a"] * 150 + ["b"] * 149 + ["c"])
+    age = rng.choice(["18-34", "35-54", "55+"], n)
+    age[-1] = "55+"
+    age[:-1][age[:-1] == "55+"] = "35-54"  # nobody else is 55+: the lone respondent is the whole category
+    targets = {"district": {"a": 40_000, "b": 42_000, "c": 18_000}, "age": {"18-34": 40_000, "35-54": 45_000, "55+": 15_000}}
+    with pytest.raises(ValueError) as err:
+        an.rake({"district": district, "age": age}, targets, max_iter=100)
+    msg = str(err.value)
+    assert "'district' category 'c' has a target of 18,000, which its only respondent must carry" in msg
+    assert "that respondent is in 'age' '55+', whose target is only 15,000" in msg
+    assert "weight now" in msg and "collapse that category" in msg and "trim" in msg
+
+
+def test_rake_slow_convergence_says_how_to_allow_more_sweeps():
+    rng = np.random.default_rng(2)
+    data = {"sex": rng.choice(["f", "m"], 200), "age": rng.choice(["y", "o"], 200)}
+    with pytest.raises(ValueError, match=r"did not converge in 1 sweeps: .* category .*--max-iter"):
+        an.rake(data, {"sex": {"f": 30, "m": 70}, "age": {"y": 80, "o": 20}}, max_iter=1)
 
 
 def test_rake_rejects_bad_weights_and_missing():

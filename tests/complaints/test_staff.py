@@ -199,7 +199,7 @@ def test_queue_shows_overdue_first_and_filters(app, client, agency, sign_in):
             ("C-2026-0004", today - dt.timedelta(days=5), ComplaintStatus.UNDER_REVIEW, ["search"], user.id),
         ):
             db.session.add(Complaint(agency_id=agency.id, reference=ref, receipt_hash=ref, channel=Channel.WEB,
-                                     categories=cats, status=status, language="en", received_on=received,
+                                     categories=cats, status=status, received_on=received,
                                      closed_on=today if status == ComplaintStatus.CLOSED else None,
                                      disposition=Disposition.WITHDRAWN if status == ComplaintStatus.CLOSED else None,
                                      assigned_to_id=assigned))
@@ -228,7 +228,7 @@ def test_complaint_of_another_agency_is_not_found(app, client, agency, sign_in):
         db.session.add(other)
         db.session.flush()
         db.session.add(Complaint(agency_id=other.id, reference="C-2026-9999", receipt_hash="x", channel=Channel.WEB,
-                                 categories=["force"], language="en"))
+                                 categories=["force"]))
         db.session.commit()
         cid = db.session.scalars(select(Complaint.id)).one()
     sign_in(Role.INVESTIGATOR)

@@ -124,7 +124,7 @@ def _seed(app, agency, seed=7):
                     closed = stats.quarter_range(year, q)[1]
             db.session.add(Complaint(
                 agency_id=agency.id, reference=f"C-T-{n:04d}", receipt_hash=f"h{n}", channel=channel,
-                categories=[category], language="en", received_on=received,
+                categories=[category], received_on=received,
                 acknowledged_on=received + dt.timedelta(days=n % 6),
                 status=ComplaintStatus.CLOSED if closed else ComplaintStatus.UNDER_REVIEW,
                 closed_on=closed, disposition=disposition,
@@ -192,7 +192,7 @@ def test_share_within_deadline_is_withheld_when_a_part_is_small(app, agency):
             closed = received + dt.timedelta(days=10)
             start = closed - dt.timedelta(days=100) if n < 3 else received
             db.session.add(Complaint(agency_id=agency.id, reference=f"C-S-{n}", receipt_hash=f"s{n}", channel=Channel.WEB,
-                                     categories=["force"], language="en", received_on=start, closed_on=closed,
+                                     categories=["force"], received_on=start, closed_on=closed,
                                      status=ComplaintStatus.CLOSED, disposition=Disposition.WITHDRAWN))
         db.session.commit()
         quarters = stats.build(db.session, agency, T)
@@ -205,7 +205,7 @@ def test_medians_need_enough_cases(app, client, agency):
         received = app_today() - dt.timedelta(days=200)
         for n in range(3):
             db.session.add(Complaint(agency_id=agency.id, reference=f"C-M-{n}", receipt_hash=f"m{n}", channel=Channel.WEB,
-                                     categories=["force"], language="en", received_on=received,
+                                     categories=["force"], received_on=received,
                                      acknowledged_on=received + dt.timedelta(days=2)))
         db.session.commit()
     csv_text = client.get("/complaints/data.csv").get_data(as_text=True)
@@ -219,7 +219,7 @@ def test_current_quarter_is_not_published(app, client, agency):
     with app.app_context():
         for n in range(30):
             db.session.add(Complaint(agency_id=agency.id, reference=f"C-N-{n}", receipt_hash=f"n{n}", channel=Channel.WEB,
-                                     categories=["force"], language="en", received_on=app_today()))
+                                     categories=["force"], received_on=app_today()))
         db.session.commit()
     csv_text = client.get("/complaints/data.csv").get_data(as_text=True)
     assert csv_text.strip().splitlines() == ["quarter,table,item,value,note"]

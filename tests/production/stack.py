@@ -109,9 +109,9 @@ class Stack:
 
 def add_staff(deployment: Deployment) -> None:
     """One account per role (the demo's shape), with a known password."""
+    from survey.auth import hash_password
     from survey.db import db
     from survey.models import Agency, StaffUser
-    from survey.auth import hash_password
 
     app = deployment.app()
     try:

@@ -12,8 +12,8 @@ import secrets
 from collections import Counter
 
 from survey.security import generate_code
-from tests.production.stack import STAFF_PASSWORD, Browserless, Stack
 from tests.pagetext import RECEIPT
+from tests.production.stack import STAFF_PASSWORD, Browserless, Stack
 
 GUESSES = 200
 

@@ -105,7 +105,7 @@ class Deployment:
         app = self.app()
         today = app_today()
         with app.app_context():
-            crypto.encrypt("create the key file before two workers race to")
+            crypto.encrypt("create the key file before two workers race to", "key.check")
             agency = Agency(slug="loadville", name="Loadville Police Department", city="Loadville", phone="555-0100")
             db.session.add(agency)
             db.session.flush()
@@ -440,13 +440,13 @@ def stored(deployment: Deployment) -> Stored:
                     ~Response.answers.any(Answer.item_key == TEXT_ITEM)
                 )
             )
-            used = session.scalar(select(func.count()).select_from(Invitation).where(Invitation.used_on.is_not(None)))
+            used = session.scalar(select(func.count()).select_from(Invitation).where(Invitation.used.is_(True)))
             complaint_tokens: Counter = Counter()
             receipts: Counter = Counter()
             count = 0
             for complaint in session.scalars(select(Complaint)):
                 count += 1
-                narrative = crypto.decrypt(complaint.narrative_enc) or ""
+                narrative = crypto.decrypt(complaint.narrative_enc, Complaint.narrative_enc) or ""
                 complaint_tokens[narrative.split(" ", 1)[0]] += 1
                 receipts[complaint.receipt_hash] += 1
             return Stored(tokens, dict(per_wave), without_token, used, complaint_tokens,

@@ -2,7 +2,10 @@
 takes from X-Forwarded-For as the proxy address 127.0.0.1 is trusted, and forwarded), a marker user
 agent and a marker query string on every request of a full survey and complaint session. The
 database (every table and column, complaint columns decrypted), gunicorn's output (with its access
-log turned on too) and every export must hold none of them."""
+log turned on too) and every export must hold none of them. Then the adversary with the database
+files (SQLite with its -wal, -journal and -shm, or a pg_dump), the logs and the key file: a
+sentence written in a survey left unfinished and the sentences of every complaint are in none
+of those bytes."""
 
 from __future__ import annotations
 
@@ -13,13 +16,34 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import form_token
-from tests.privacy import MARKER_AGENT, MARKER_FORWARDED, MARKER_IP, everything_in_the_database
+from tests.privacy import (
+    MARKER_AGENT,
+    MARKER_FORWARDED,
+    MARKER_IP,
+    everything_in_the_database,
+    server_files,
+)
 from tests.privacy import MARKERS as ADDRESS_AND_AGENT_MARKERS
 from tests.reliability.harness import ROOT, Gunicorn, Resident, Tally
 
 pytestmark = pytest.mark.slow
 
 MARKER_QUERY = "qqmarkerquery"
+DRAFT_MARKER = "Quillfeather zephyr left this survey half done on Ostrander Lane"
+
+
+def _abandon_a_draft(resident, deployment) -> None:
+    """Start a survey with a code, write the marker on the free-text page, and walk away."""
+    resident.cookies.clear()
+    status, html, _ = resident.request("GET", "/survey/")
+    status, _, path = resident.request("POST", "/survey/", {"code": deployment.take_code(), "csrf_token": form_token(html)})
+    assert status == 303 and path.startswith("/survey/q/")
+    status, html, _ = resident.request("GET", "/survey/q/voice")
+    assert status == 200 and 'name="top_issue"' in html
+    status, _, _ = resident.request("POST", "/survey/q/voice", {"top_issue": DRAFT_MARKER, "csrf_token": form_token(html)})
+    assert status == 303
+    status, html, _ = resident.request("GET", "/survey/q/voice")
+    assert DRAFT_MARKER in html, "the draft really holds the sentence"
 MARKERS = (*ADDRESS_AND_AGENT_MARKERS, MARKER_QUERY)
 
 
@@ -67,6 +91,7 @@ def test_markers_reach_no_table_log_or_export(deployment, tmp_path, access_log):
         csrf = form_token(html)
         resident.request("POST", "/complaints/status", {"body": "More details.", "csrf_token": csrf})
         resident.request("GET", f"/survey/?code={MARKER_QUERY}")
+        _abandon_a_draft(resident, deployment)
         time.sleep(0.5)
     finally:
         server.stop()
@@ -75,12 +100,15 @@ def test_markers_reach_no_table_log_or_export(deployment, tmp_path, access_log):
     try:
         stored = everything_in_the_database(app)
         exported = _exports(app)
+        files = server_files(app, logs=log.read_text())
     finally:
         app.extensions["survey.db"]["engine"].dispose()
     logs = log.read_text()
     assert token in stored and "More details." in stored, "the dump is real"
     if access_log == "on":
         assert "GET /complaints/status 200" in logs, "the access log was not written"
+    for sentence in (DRAFT_MARKER, "pushed at the bus stop", "More details."):
+        assert sentence.encode() not in files, f"{sentence!r} is in the database files, a dump or the logs"
     for marker in MARKERS:
         assert marker not in stored, f"{marker} is in the database"
         assert marker not in logs, f"{marker} is in gunicorn's output"

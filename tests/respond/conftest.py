@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from survey.db import db
-from survey.models import Invitation, Wave
-from survey.respond.flow import CODE_BITS
+from survey.models import Invitation, SurveyDraft, Wave
+from survey.respond.flow import CODE_BITS, DraftRow
 from survey.security import generate_code, keyed_hash, normalize_code
 
 #: Every page of the core instrument in order, for a resident who reports contact.
@@ -61,3 +61,13 @@ def page_path(response) -> str:
 
 def errors_of(html: str) -> list[str]:
     return re.findall(r'class="error-message"[^>]*><span[^>]*>[^<]*</span>([^<]*)</p>', html)
+
+
+def open_draft(client: FlaskClient) -> DraftRow:
+    """The one stored draft, opened with the key this client's cookie holds (call in an app context)."""
+    from sqlalchemy import select
+
+    row = db.session.scalars(select(SurveyDraft)).one()
+    draft = DraftRow.opened(client.get_cookie("survey_draft", path="/survey/").value, row.id, row.wave_id, row.sealed)
+    assert draft is not None, "the cookie does not open the draft"
+    return draft

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from survey.db import db
 from survey.instrument_store import instrument_for_wave
 from survey.instruments import PREFER_NOT_TO_SAY
-from survey.models import Response, SurveyDraft, Wave
+from survey.models import Response, Wave
 from tests.pagetext import checked
-from tests.respond.conftest import PAGES, enter, errors_of, page_path
+from tests.respond.conftest import PAGES, enter, errors_of, open_draft, page_path
 
 
 def progress(html: str) -> str:
@@ -136,7 +136,7 @@ def test_an_empty_page_is_fine_and_stores_nothing(started, app):
     for page in ["safety", "trust"]:
         assert started.post(f"/survey/q/{page}", data={}).status_code == 303
     with app.app_context():
-        draft = db.session.scalars(select(SurveyDraft)).one()
+        draft = open_draft(started)
         assert {k for k in draft.answers if not k.startswith("_")} == set()
 
 

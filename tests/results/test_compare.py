@@ -28,13 +28,15 @@ def test_compare_view_shows_the_demo_drift(demo_client, demo_sign_in, past_waves
 
 def test_one_change_and_its_interval_match_the_analysis_package(demo_app, demo_client, demo_sign_in, past_waves,
                                                                tmp_path):
-    """Hand-checked: the trust change shown on the page is analysis.difference on the export."""
+    """Hand-checked: the trust change shown on the page is the difference of the two waves' raked means
+    with the Satterthwaite df (analysis.changes.wave_change) on the export."""
     from sqlalchemy import select
 
-    from analysis.compare import build_design, rake_by_wave
-    from analysis.estimate import difference
+    from analysis.changes import wave_change
+    from analysis.estimate import mean
     from analysis.io import read_export
     from analysis.scales import score_indexes
+    from analysis.tables import build_design, rake_wave
     from survey import export
     from survey.db import db
     from survey.models import Wave
@@ -44,9 +46,15 @@ def test_one_change_and_its_interval_match_the_analysis_package(demo_app, demo_c
         waves = list(db.session.scalars(select(Wave).where(Wave.slug.in_([first, last]))))
         export.write(export.build(waves), tmp_path / "exp")
     frame, codebook = read_export(tmp_path / "exp" / "responses.csv", tmp_path / "exp" / "codebook.json")
-    design = rake_by_wave(build_design(frame), frame, codebook.target_margins())
-    trust = score_indexes(frame, codebook.indexes)["trust"].to_numpy()
-    ref = difference(design, trust, by=frame["wave"].to_numpy(dtype=object), first=first, second=last)
+    est = {}
+    for w in (first, last):
+        fw = frame[frame["wave"] == w].reset_index(drop=True)
+        design = rake_wave(build_design(fw), fw, codebook.target_margins())
+        est[w] = mean(design, score_indexes(fw, codebook.indexes)["trust"].to_numpy()).iloc[0]
+    a, b = est[first], est[last]
+    ref = wave_change(a["estimate"], a["se"] ** 2, a["df"], b["estimate"], b["se"] ** 2, b["df"])
+    ref = {k: float(v) for k, v in ref.items()}
+    ref["estimate"] = ref["difference"]
 
     demo_sign_in(Role.ANALYST)
     page = text_of(demo_client.get(compare_url([first, last])))
@@ -177,3 +185,17 @@ def test_report_command_shows_the_drift_and_prints_progress(demo_app, past_waves
 def test_report_command_refuses_unknown_waves(demo_app, tmp_path):
     result = demo_app.test_cli_runner().invoke(args=["report", "--waves", "nope", "--out", str(tmp_path)])
     assert result.exit_code != 0 and "No such wave: nope" in result.output
+
+
+def test_small_cells_are_withheld_on_the_comparison_page_and_charts(demo_app, demo_client, demo_sign_in, past_waves):
+    """With a threshold above every district's count, no district estimate is shown, and the page says why."""
+    first, last = past_waves[0], past_waves[-1]
+    demo_sign_in(Role.ANALYST)
+    shown = text_of(demo_client.get(compare_url([first, last])))
+    assert "Withheld: fewer than" not in shown, "the check can fail: normally districts are shown"
+    demo_app.config["SMALL_COUNT_THRESHOLD"] = 100_000
+    page = text_of(demo_client.get(compare_url([first, last])))
+    assert "Withheld: fewer than 100000 respondents" in page or "Withheld: fewer than 100,000 respondents" in page
+    assert not re.search(r"Trust score \(East\) (rose|fell)", page)
+    svg = demo_client.get(f"/staff/compare/chart.svg?waves={first}&waves={last}&chart=domains&measure=trust&by=district")
+    assert svg.status_code == 200 and "nan" not in svg.get_data(as_text=True).lower()

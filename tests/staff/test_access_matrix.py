@@ -32,6 +32,7 @@ INTENDED: dict[str, frozenset[Role]] = {
     "staff.wave_edit": frozenset({MANAGER}),
     "staff.wave_close": frozenset({MANAGER}),
     "staff.wave_publish": frozenset({ADMIN}),
+    "staff.wave_publish_areas": frozenset({ADMIN}),
     "staff.invitations": frozenset({MANAGER}),
     "staff.undeliverable": frozenset({MANAGER}),
     "staff.rates_index": frozenset({MANAGER, ANALYST}),
@@ -78,7 +79,7 @@ def url_values(app, make_wave, make_staff, add_response):
     someone = make_staff(Role.ANALYST, email="someone@example.org")
     with app.app_context():
         complaint = Complaint(agency_id=someone.agency_id, reference="C-TEST-0001", receipt_hash="0" * 64,
-                              channel=Channel.WEB, categories=["other"], language="en")
+                              channel=Channel.WEB, categories=["other"])
         db.session.add(complaint)
         db.session.commit()
         complaint_id = complaint.id

@@ -10,7 +10,6 @@ import pytest
 
 from survey.db import db
 from survey.models import Invitation, InvitationStatus, Role, WaveMode
-from survey.models import today as app_today
 from survey.security import keyed_hash, normalize_code
 from survey.staff.invitations import HOW_TO_ANSWER, letter_lines
 
@@ -129,7 +128,7 @@ def test_returned_letters_are_marked_undeliverable(app, client, sign_in, make_wa
     with app.app_context():
         used = db.session.query(Invitation).filter_by(code_hash=keyed_hash("invitation", normalize_code(codes[3]))).one()
 
-        used.used_on = app_today()
+        used.used = True
         db.session.commit()
     sign_in(Role.SURVEY_MANAGER)
     typed = f"{codes[0].lower().replace('-', ' ')}\n{codes[1]}\nZZZZZ-ZZZZZ-ZZZZZ\n{codes[3]}\n"

@@ -25,15 +25,15 @@ def test_rates_page_per_wave_and_stratum(app, client, sign_in, make_wave, add_re
     today = app_today()
     with app.app_context():
         rows = (
-            [("North", today, today, InvitationStatus.SENT)] * 3
-            + [("North", today, None, InvitationStatus.SENT)] * 2
-            + [("North", None, None, InvitationStatus.UNDELIVERABLE)] * 1
-            + [("North", None, None, InvitationStatus.SENT)] * 4
-            + [("South", None, None, InvitationStatus.SENT)] * 10
+            [("North", True, True, InvitationStatus.SENT)] * 3
+            + [("North", True, False, InvitationStatus.SENT)] * 2
+            + [("North", False, False, InvitationStatus.UNDELIVERABLE)] * 1
+            + [("North", False, False, InvitationStatus.SENT)] * 4
+            + [("South", False, False, InvitationStatus.SENT)] * 10
         )
         for n, (stratum, started, used, status) in enumerate(rows):
             db.session.add(Invitation(wave_id=wave.id, code_hash=f"{n:064d}", stratum=stratum, status=status,
-                                      started_on=started, used_on=used, selection_probability=0.001))
+                                      started=started, used=used, selection_probability=0.001))
         db.session.commit()
     for _ in range(3):
         add_response(wave, {"trust_agency": 5}, submitted_on=today - dt.timedelta(days=2))
@@ -42,7 +42,7 @@ def test_rates_page_per_wave_and_stratum(app, client, sign_in, make_wave, add_re
     assert "3 completes of 20 invitations sent." in html
     # North: 10 invited, 1 undeliverable -> 9 eligible; RR1 3/9, RR2 5/9. All: 19 eligible.
     assert "33.3%" in html and "55.6%" in html and "15.8%" in html and "26.3%" in html
-    assert "<progress" in html and "Responses received per day" in html
+    assert "<progress" in html and "Responses received per week" in html
 
 
 def test_open_link_waves_show_counts_not_rates(app, client, sign_in, make_wave, add_response):

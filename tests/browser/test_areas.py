@@ -1,0 +1,100 @@
+"""Model-based neighbourhood estimates of the demo in a real browser: an analyst on the Compare page
+(desk size) and a resident on the public results page (phone size), both checked by axe."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from werkzeug.serving import make_server
+
+from survey import create_app, migrate
+from survey.db import db
+from tests.browser.conftest import PHONE, assert_accessible
+
+PASSWORD = "a-long-test-password-19"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+@pytest.fixture(scope="module")
+def areas_server(tmp_path_factory):
+    """A live app on a demo with enough responses for neighbourhood estimates, and an analyst."""
+    folder = tmp_path_factory.mktemp("areas-live")
+    url = f"sqlite:///{folder / 'live.sqlite3'}"
+    migrate.upgrade(url)
+    app = create_app({
+        "TESTING": True, "DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(32),
+        "CODE_HASH_KEY": secrets.token_urlsafe(32), "COMPLAINT_KEY_FILE": str(folder / "complaint_keys"),
+        "LANGUAGES": ["en", "es", "ar"], "RESULTS_MIN_N": 50, "RESULTS_CACHE_DIR": str(folder / "cache"),
+    })
+    with app.app_context():
+        from survey.staff.auth import hash_password
+
+        from survey.demo import load_demo
+        from survey.models import Agency, Role, StaffUser
+
+        load_demo(per_wave=1200, echo=lambda _line: None)
+        agency = db.session.query(Agency).first()
+        db.session.add(StaffUser(agency_id=agency.id, email="areas-analyst@example.org", name="Analyst",
+                                 password_hash=hash_password(PASSWORD), roles=[str(Role.ANALYST)]))
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        app.extensions["survey.db"]["engine"].dispose()
+
+
+def test_compare_page_shows_model_based_neighbourhood_estimates(browser, areas_server, tmp_path):
+    desk = browser.new_context(base_url=areas_server, viewport={"width": 1280, "height": 800})
+    page = desk.new_page()
+    page.goto("/staff/sign-in")
+    page.get_by_label("Email address").fill("areas-analyst@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/staff/compare/")
+    # The last two closed waves (the open one has too few responses yet).
+    slugs = page.locator('input[name="waves"]').evaluate_all("els => els.map(e => e.value)")[1:3]
+    page.goto("/staff/compare/?" + "&".join(f"waves={slug}" for slug in slugs))
+    section = page.locator("section.areas")
+    section.scroll_into_view_if_needed()
+    assert re.match(r"Neighbourhoods, Community survey", section.locator("h2").inner_text())
+    table = section.locator("table.areas")
+    assert "model-based estimates" in table.locator("caption").inner_text()
+    assert table.locator("tbody tr").count() == 40
+    first = table.locator("tbody tr").first.inner_text()
+    assert re.search(r"\d+\.\d to \d+\.\d", first), first
+    page.get_by_label("Index").select_option(label="Safety score")
+    page.get_by_role("button", name="Show").click()
+    assert "Safety score" in page.locator("section.areas caption").inner_text()
+    page.locator("section.areas").screenshot(path=str(tmp_path / "compare-areas.png"))
+    # The section only: the rest of the Compare page belongs to its own (parallel) rewrite.
+    results = Axe().run(page, context="section.areas", options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    assert results.violations_count == 0, results.generate_report()
+    desk.close()
+
+
+def test_public_results_page_shows_neighbourhoods_on_a_phone(browser, playwright, areas_server, tmp_path):
+    device = dict(playwright.devices["Pixel 7"])
+    device.pop("default_browser_type", None)
+    phone_context = browser.new_context(**{**device, "viewport": PHONE, "screen": PHONE}, base_url=areas_server)
+    phone = phone_context.new_page()
+    phone.goto("/results/")
+    section = phone.locator("section.areas")
+    assert section.count() == 1
+    assert "These are model-based estimates" in section.inner_text()
+    rows = section.locator("tbody tr")
+    assert rows.count() == 40
+    shown = [rows.nth(i).inner_text() for i in range(rows.count())]
+    assert any(re.search(r"\d+ \(\d+ to \d+\)", row) for row in shown), shown[:3]
+    section.screenshot(path=str(tmp_path / "public-areas.png"))
+    assert_accessible(phone, "public results with neighbourhoods")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone_context.close()

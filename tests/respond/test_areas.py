@@ -1,0 +1,71 @@
+"""Small areas (neighbourhoods or beats): given by the resident or by the invitation, kept on the
+response like the stratum, and never left on a used invitation."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from survey.db import db
+from survey.models import AreaKind, AreaSource, Invitation, Response, WaveArea
+from tests.respond.conftest import enter, page_path
+
+AREAS = ("Riverside", "Old Town", "Hillcrest")
+
+
+def _areas():
+    return [WaveArea(name=name, stratum="North", population=1000) for name in AREAS]
+
+
+def _stored(app) -> Response:
+    with app.app_context():
+        (response,) = db.session.scalars(select(Response))
+        db.session.expunge(response)
+        return response
+
+
+def test_a_resident_chooses_their_neighbourhood_on_the_last_page(client, app, make_wave, make_invitation):
+    wave = make_wave(area_kind=AreaKind.NEIGHBOURHOOD, area_source=AreaSource.RESIDENT, areas=_areas())
+    code = make_invitation(wave)
+    enter(client, code)
+    response = client.post("/survey/q/about", data={"age_band": "3"})
+    assert page_path(response) == "/survey/q/neighbourhood"
+    html = client.get("/survey/q/neighbourhood").get_data(as_text=True)
+    assert "Which neighbourhood of" in html
+    for name in AREAS:
+        assert name in html
+    # Options are in name order: Hillcrest, Old Town, Riverside.
+    response = client.post("/survey/q/neighbourhood", data={"small_area": "2"})
+    assert page_path(response) == "/survey/done"
+    stored = _stored(app)
+    assert stored.area == "Old Town" and stored.stratum == "North"
+
+
+def test_a_beat_wave_asks_for_the_beat_and_the_question_can_be_skipped(client, app, make_wave, make_invitation):
+    wave = make_wave(area_kind=AreaKind.BEAT, area_source=AreaSource.RESIDENT, areas=_areas())
+    enter(client, make_invitation(wave))
+    client.post("/survey/q/about", data={"age_band": "3"})
+    assert "Which police beat of" in client.get("/survey/q/neighbourhood").get_data(as_text=True)
+    assert page_path(client.post("/survey/q/neighbourhood", data={})) == "/survey/done"
+    assert _stored(app).area is None
+
+
+def test_the_invitation_sets_the_area_and_forgets_it_when_used(client, app, make_wave, make_invitation):
+    wave = make_wave(area_kind=AreaKind.NEIGHBOURHOOD, area_source=AreaSource.INVITATION, areas=_areas())
+    code = make_invitation(wave, area="Hillcrest")
+    unused = make_invitation(wave, area="Riverside")
+    enter(client, code)
+    response = client.post("/survey/q/about", data={"age_band": "3"})
+    assert page_path(response) == "/survey/done"  # no area question: the letter gave it
+    assert _stored(app).area == "Hillcrest"
+    with app.app_context():
+        invitations = db.session.scalars(select(Invitation).order_by(Invitation.id)).all()
+        used = [i for i in invitations if i.used_on is not None]
+        assert len(used) == 1 and used[0].area is None
+        assert [i.area for i in invitations if i.used_on is None] == ["Riverside"]
+    assert unused
+
+
+def test_waves_without_areas_store_none(client, app, wave, code):
+    enter(client, code)
+    assert page_path(client.post("/survey/q/about", data={"age_band": "3"})) == "/survey/done"
+    assert _stored(app).area is None
