@@ -606,27 +606,28 @@ def _notes(ch: pd.DataFrame, exclude: Mapping[str, str], gaps: Mapping[str, list
     """Whether each change can be made, and if not (or only in part) why, in words."""
     comparable = np.ones(len(ch), dtype=bool)
     notes = np.full(len(ch), "", dtype=object)
+    measure = ch["measure"].to_numpy(dtype=object)
     trend = (ch["comparison"] == "trend").to_numpy()
     ef, et = ch["estimate_from"].to_numpy(dtype=np.float64), ch["estimate_to"].to_numpy(dtype=np.float64)
-    nwaves = ch["waves"].to_numpy()
-    for i, row in enumerate(ch[["measure", "wave_from", "wave_to", "n_from", "n_to"]].itertuples(index=False)):
-        if row.measure in exclude and row.measure not in gaps:
-            comparable[i], notes[i] = False, f"not comparable: {exclude[row.measure]}"
-        elif trend[i]:
-            if nwaves[i] < 3:
-                comparable[i], notes[i] = False, "not comparable: fewer than three waves with answers"
-            elif row.measure in gaps:
-                notes[i] = "trend over the waves with answers (none in " + ", ".join(gaps[row.measure]) + ")"
-        elif np.isnan(ef[i]) or np.isnan(et[i]):
-            missing = [w for w, v in ((row.wave_from, ef[i]), (row.wave_to, et[i])) if np.isnan(v)]
-            asked = row.measure not in gaps or not set(missing) & set(gaps[row.measure])
-            comparable[i] = False
-            if asked:
-                notes[i] = "not comparable: no answers in this domain in " + " and ".join(missing)
-            elif row.measure in exclude:
-                notes[i] = f"not comparable: {exclude[row.measure]}"
-            else:
-                notes[i] = "not comparable: not asked in " + " and ".join(missing)
+    whole = ch["measure"].isin([k for k in exclude if k not in gaps]).to_numpy()
+    comparable[whole] = False
+    notes[whole] = ["not comparable: " + exclude[m] for m in measure[whole]]
+    short = trend & ~whole & (ch["waves"].to_numpy() < 3)
+    comparable[short] = False
+    notes[short] = "not comparable: fewer than three waves with answers"
+    partial = trend & ~whole & ~short & ch["measure"].isin(list(gaps)).to_numpy()
+    notes[partial] = ["trend over the waves with answers (none in " + ", ".join(gaps[m]) + ")" for m in measure[partial]]
+    wf, wt = ch["wave_from"].to_numpy(dtype=object), ch["wave_to"].to_numpy(dtype=object)
+    for i in np.flatnonzero(~trend & ~whole & (np.isnan(ef) | np.isnan(et))):
+        missing = [w for w, v in ((wf[i], ef[i]), (wt[i], et[i])) if np.isnan(v)]
+        asked = not set(missing) & set(gaps.get(measure[i], ()))
+        comparable[i] = False
+        if asked:
+            notes[i] = "not comparable: no answers in this domain in " + " and ".join(missing)
+        elif measure[i] in exclude:
+            notes[i] = f"not comparable: {exclude[measure[i]]}"
+        else:
+            notes[i] = "not comparable: not asked in " + " and ".join(missing)
     return comparable, notes
 
 
