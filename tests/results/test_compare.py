@@ -195,7 +195,7 @@ def test_small_cells_are_withheld_on_the_comparison_page_and_charts(demo_app, de
     assert "Withheld: fewer than" not in shown, "the check can fail: normally districts are shown"
     demo_app.config["SMALL_COUNT_THRESHOLD"] = 100_000
     page = text_of(demo_client.get(compare_url([first, last])))
-    assert "Withheld: fewer than 100000 respondents" in page or "Withheld: fewer than 100,000 respondents" in page
+    assert "Withheld: fewer than 100000 responses" in page or "Withheld: fewer than 100,000 responses" in page
     assert not re.search(r"Trust score \(East\) (rose|fell)", page)
     svg = demo_client.get(f"/staff/compare/chart.svg?waves={first}&waves={last}&chart=domains&measure=trust&by=district")
     assert svg.status_code == 200 and "nan" not in svg.get_data(as_text=True).lower()
