@@ -20,7 +20,7 @@ from survey.models import Complaint, ComplaintMessage, Invitation, Response, Sur
 from tests.conftest import make_test_app
 from tests.databases import backends, throwaway_postgres
 
-BEFORE = "0005_audit_object_index"
+BEFORE = "0006_throttle_sessions"
 WEDNESDAY = dt.date(2026, 11, 25)
 NARRATIVE = "The officer took my phone and would not give it back."
 CONTACT = json.dumps({"method": "phone", "details": "555-0142"})
