@@ -34,7 +34,7 @@ from .estimate import ci_korn_graubard
 from .io import Codebook
 from .weights import effective_sample_size, kish_deff
 
-__all__ = ["WaveTables", "wave_tables", "batch_means", "rake_wave", "holm_bh", "describe_change", "GROUP_VARIABLES", "GROUP_NAMES"]
+__all__ = ["WaveTables", "wave_tables", "combine_wave_tables", "batch_means", "rake_wave", "holm_bh", "describe_change", "GROUP_VARIABLES", "GROUP_NAMES"]
 
 #: Breakdowns the tables offer, in this order, when the export has the column.
 GROUP_VARIABLES = ("district", "age_band", "sex", "race_eth", "tenure", "education", "home_language")
@@ -371,6 +371,121 @@ def wave_tables(
         changes = pd.DataFrame(columns=CHANGE_COLUMNS)
     return WaveTables(order, "raked" if rake else "base", mtable, estimates, changes, not_compared, weights,
                       list(breakdowns), domains, level, min_n, alpha)
+
+
+def combine_wave_tables(
+    parts: Sequence[WaveTables],
+    codebook: Codebook,
+    *,
+    breakdowns: Sequence[str] | None = None,
+    exclude: Mapping[str, str] | None = None,
+    min_n: int = 10,
+    alpha: float = 0.05,
+) -> WaveTables:
+    """The tables of several waves put together from each wave's own :func:`wave_tables`.
+
+    Waves are independent designs, so a wave's estimates do not depend on the other waves: an
+    application can compute each wave once (a closed wave never changes), keep it, and recompute
+    only a wave still collecting answers. This gives the same tables as :func:`wave_tables` on all
+    the waves at once (the tests check): the changes, trends and Holm/BH adjustments are made here
+    from the waves' estimates, exactly as there. ``parts`` hold one wave each (any order);
+    ``codebook`` is the codebook of all of them (its wave order is kept); ``breakdowns`` keeps
+    a subset of the parts' breakdowns (default: all of them).
+
+    Example::
+
+        parts = [wave_tables(frame[frame.wave == w], codebook, waves=[w]) for w in codebook.wave_order]
+        tables = combine_wave_tables(parts, codebook)
+    """
+    by_wave: dict[str, WaveTables] = {}
+    for part in parts:
+        if len(part.waves) != 1:
+            raise ValueError(f"each part must hold one wave, not {len(part.waves)}: call wave_tables(..., waves=[w])")
+        by_wave[part.waves[0]] = part
+    order = [w for w in codebook.wave_order if w in by_wave]
+    order += [w for w in by_wave if w not in order]
+    if not order:
+        raise ValueError("none of the chosen waves has responses")
+    if len({p.level for p in by_wave.values()}) > 1 or len({p.weighting for p in by_wave.values()}) > 1:
+        raise ValueError("the parts were made with different confidence levels or weighting: make them alike")
+    first = by_wave[order[0]]
+    level, weighting = first.level, first.weighting
+    available = [b for b in GROUP_VARIABLES + tuple(b for p in by_wave.values() for b in p.breakdowns)
+                 if any(b in p.breakdowns for p in by_wave.values())]
+    available = list(dict.fromkeys(available))
+    chosen = [b for b in (available if breakdowns is None else breakdowns) if b in available]
+    # Measures: the union in order of appearance, keyed by (measure, category).
+    mrows: dict[tuple[str, Any], dict[str, Any]] = {}
+    for w in order:
+        for r in by_wave[w].measures.itertuples(index=False):
+            cat = r.category if isinstance(r.category, str) else None
+            mrows.setdefault((r.measure, cat), {"measure": r.measure, "kind": r.kind, "scale": r.scale, "category": r.category})
+    exclude = dict(exclude or {})
+    reasons: dict[str, str] = {}
+    answered = {w: set(by_wave[w].estimates.loc[by_wave[w].estimates["by"].isna(), "measure"]) for w in order}
+    for measure, _cat in mrows:
+        if measure in reasons:
+            continue
+        if measure in exclude:
+            reasons[measure] = exclude[measure]
+        elif len(order) > 1:
+            missing = [w for w in order if measure not in answered[w]]
+            if missing:
+                reasons[measure] = "not asked (no answers) in " + ", ".join(missing)
+    kinds = {m: row["kind"] for (m, _c), row in mrows.items()}
+    not_compared = pd.DataFrame([{"measure": k, "kind": kinds[k], "reason": r} for k, r in reasons.items()],
+                                columns=["measure", "kind", "reason"])
+    keep = [(key, row) for key, row in mrows.items() if key[0] not in reasons]
+    if not keep:
+        raise ValueError("no index or item can be compared across these waves")
+    mtable = pd.DataFrame([row for _key, row in keep])
+    mtable["mi"] = np.arange(len(mtable))
+    mi_of = {key: i for i, (key, _row) in enumerate(keep)}
+    nm = len(mtable)
+    wave_index = {w: i for i, w in enumerate(order)}
+    pieces = []
+    for w in order:
+        e = by_wave[w].estimates
+        e = e[e["by"].isna() | e["by"].isin(chosen)]
+        mi = np.fromiter((mi_of.get((m, c if isinstance(c, str) else None), -1) for m, c in zip(e["measure"], e["category"], strict=True)),
+                         dtype=np.int64, count=len(e))
+        pieces.append(e.assign(mi=mi)[mi >= 0])
+    allest = pd.concat(pieces, ignore_index=True)
+    domains: dict[str, list[str]] = {}
+    for b in chosen:
+        present = allest.loc[allest["by"] == b, "domain"].drop_duplicates()
+        domains[b] = _domain_labels(present.reset_index(drop=True), codebook, b)[0]
+    chosen = [b for b in chosen if domains[b]]
+    domains = {b: domains[b] for b in chosen}
+    weights = pd.concat([by_wave[w].weights for w in order], ignore_index=True)
+    degf = weights["degf"].to_numpy(dtype=np.float64)
+    groups: list[tuple[str | None, list[Any]]] = [(None, [None]), *[(b, domains[b]) for b in chosen]]
+    est_parts, change_parts = [], []
+    for gi, (b, labels) in enumerate(groups):
+        sel = allest[allest["by"].isna()] if b is None else allest[allest["by"] == b]
+        dindex = {d: k for k, d in enumerate(labels)}
+        di = np.zeros(len(sel), dtype=np.int64) if b is None else sel["domain"].map(dindex).to_numpy(dtype=np.int64)
+        wi = sel["wave"].map(wave_index).to_numpy(dtype=np.int64)
+        mi = sel["mi"].to_numpy(dtype=np.int64)
+        est_parts.append(sel.assign(_g=gi, _w=wi, _d=di))
+        if len(order) >= 2:
+            shape = (len(order), len(labels), nm)
+            r = {k: np.full(shape, np.nan) for k in ("estimate", "se")}
+            n = np.zeros(shape, dtype=np.int64)
+            r["estimate"][wi, di, mi] = sel["estimate"].to_numpy(dtype=np.float64)
+            r["se"][wi, di, mi] = sel["se"].to_numpy(dtype=np.float64)
+            n[wi, di, mi] = sel["n"].to_numpy(dtype=np.int64)
+            change_parts.append(_changes(r, n, degf, order, b, labels, nm, level))
+    estimates = (pd.concat(est_parts, ignore_index=True).sort_values(["_g", "_w", "_d", "mi"], kind="stable")
+                 .drop(columns=["measure", "kind", "scale", "category", "_g", "_w", "_d"])
+                 .merge(mtable, on="mi", how="left")[ESTIMATE_COLUMNS].reset_index(drop=True))
+    if change_parts:
+        changes = pd.concat(change_parts, ignore_index=True).merge(mtable, on="mi", how="left")
+        changes = _adjust(changes, min_n, alpha)[CHANGE_COLUMNS]
+    else:
+        changes = pd.DataFrame(columns=CHANGE_COLUMNS)
+    return WaveTables(order, weighting, mtable, estimates, changes, not_compared, weights, chosen, domains,
+                      level, min_n, alpha)
 
 
 def _changes(r: dict[str, np.ndarray], n: np.ndarray, degf: np.ndarray, order: list[str], by: str | None,

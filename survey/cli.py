@@ -296,7 +296,8 @@ def register(app: Flask) -> None:
                     *STAFF_COMMANDS):
         app.cli.add_command(command)
     from .complaints.cli import complaints_cli
-    from .results.cli import report_command
+    from .results.cli import report_command, warm_command
 
     app.cli.add_command(complaints_cli)
     app.cli.add_command(report_command)
+    app.cli.add_command(warm_command)

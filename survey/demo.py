@@ -94,7 +94,11 @@ def _wave_slug(start: dt.date) -> str:
     return f"{start.year}-q{(start.month - 1) // 3 + 1}"
 
 
-def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], None] = print) -> DemoResult:
+def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], None] = print, *,
+              past_waves: int = 4, districts: dict[str, int] | None = None, open_responses: int | None = None) -> DemoResult:
+    """Load the demo agency. ``past_waves``, ``districts`` (name: population) and
+    ``open_responses`` (default: a twentieth of ``per_wave``) make bigger data for benchmarks."""
+    districts = districts or DISTRICTS
     session = db.session
     rng = np.random.default_rng(seed)
     agency = Agency(
@@ -136,7 +140,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
         staff[roles[0]] = user
     session.flush()
 
-    _population_targets(agency)
+    _population_targets(agency, districts)
 
     # Every interface language the questionnaire has text for; the drafts are accepted explicitly,
     # as a survey manager would have to (the demo says so: none has had a fluent reviewer).
@@ -144,7 +148,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
     wave_languages = [code for code in current_app.config["LANGUAGES"] if code in instrument_languages]
     current_start = _quarter_start(today())
     waves: list[Wave] = []
-    for back in (4, 3, 2, 1, 0):
+    for back in range(past_waves, -1, -1):
         start = _shift_quarter(current_start, -back)
         opens = start + dt.timedelta(days=7)
         closes = _shift_quarter(start, 1) - dt.timedelta(days=14)
@@ -162,7 +166,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
             languages=wave_languages,
             accepted_draft_languages=[code for code in wave_languages if code != "en"],
             published=back > 0,
-            strata=[WaveStratum(name=name, population=pop) for name, pop in DISTRICTS.items()],
+            strata=[WaveStratum(name=name, population=pop) for name, pop in districts.items()],
         )
         session.add(wave)
         waves.append(wave)
@@ -170,8 +174,9 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
 
     inst = instrument_for_wave(waves[0])
     for order, wave in enumerate(waves):
-        n = per_wave if order < 4 else max(per_wave // 20, 20)
-        _simulate_wave(rng, wave, inst, order, n, closed=order < 4)
+        closed = order < past_waves
+        n = per_wave if closed else (open_responses if open_responses is not None else max(per_wave // 20, 20))
+        _simulate_wave(rng, wave, inst, order, n, closed=closed, populations=districts)
         echo(f"{wave.slug}: {n} simulated responses")
 
     codes = _open_wave_codes(waves[-1], 5)
@@ -191,10 +196,10 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
     return DemoResult(agency, waves[-1], codes)
 
 
-def _population_targets(agency: Agency) -> None:
-    total = sum(DISTRICTS.values())
+def _population_targets(agency: Agency, districts: dict[str, int]) -> None:
+    total = sum(districts.values())
     rows: list[tuple[str, str, float]] = []
-    rows += [("district", name, float(pop)) for name, pop in DISTRICTS.items()]
+    rows += [("district", name, float(pop)) for name, pop in districts.items()]
     rows += [("age_band", str(code), total * share) for code, share in enumerate(AGE_SHARE, start=1)]
     rows += [("sex", str(code), total * share) for code, share in enumerate(SEX_SHARE, start=1)]
     rows += [("race_eth", group, total * share) for group, share in zip(RACE_GROUPS, RACE_SHARE, strict=True)]
@@ -226,12 +231,13 @@ def _to_choice(latent: np.ndarray, k: int, rng: np.random.Generator, favourable_
     return k + 1 - level if favourable_first else level
 
 
-def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, order: int, n: int, closed: bool) -> None:
+def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, order: int, n: int, closed: bool,
+                   populations: dict[str, int] = DISTRICTS) -> None:
     session = db.session
-    districts = list(DISTRICTS)
+    districts = list(populations)
     # Stratified sample: invitations proportional to population; response rate about 30%.
-    total_pop = sum(DISTRICTS.values())
-    invited_per = {d: int(round(n / 0.3 * DISTRICTS[d] / total_pop)) for d in districts}
+    total_pop = sum(populations.values())
+    invited_per = {d: int(round(n / 0.3 * populations[d] / total_pop)) for d in districts}
     # Respondents per district follow the invitations, varied a little.
     resp_district = rng.choice(districts, size=n, p=[invited_per[d] / sum(invited_per.values()) for d in districts])
 
@@ -244,7 +250,7 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
 
     level = (
         5.4
-        + np.array([DISTRICT_LEVEL[d] + DISTRICT_DRIFT[d] * order for d in resp_district])
+        + np.array([DISTRICT_LEVEL.get(d, 0.0) + DISTRICT_DRIFT.get(d, 0.1) * order for d in resp_district])
         + np.array(RACE_LEVEL)[race]
         + 0.25 * (age - 3.5)
         + 0.3 * (tenure == 1)
@@ -302,7 +308,7 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
                 "stratum": district,
                 "language": str(languages[i]),
                 "channel": str(channels[i]),
-                "selection_probability": invited_per[district] / DISTRICTS[district],
+                "selection_probability": invited_per[district] / populations[district],
                 "submitted_on": first_day + dt.timedelta(days=int(day_offsets[i])),
             }
         )
@@ -342,7 +348,7 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
                     "wave_id": wave.id,
                     "code_hash": keyed_hash("invitation", random_id()),
                     "stratum": district,
-                    "selection_probability": invited_per[district] / DISTRICTS[district],
+                    "selection_probability": invited_per[district] / populations[district],
                     "status": status if not was_used else InvitationStatus.SENT.value,
                     "batch": f"{wave.slug}-mailing",
                     "created_on": wave.opens_on - dt.timedelta(days=5),

@@ -18,7 +18,7 @@ import io
 import json
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,8 +138,12 @@ def _check_waves(waves: Sequence[Wave]) -> list[Wave]:
     return sorted(waves, key=lambda w: (w.opens_on, w.slug))
 
 
-def build(waves: Sequence[Wave], include_text: bool = False) -> Export:
-    """The respondent-level table and its codebook for one or more waves of the same instrument."""
+def build(waves: Sequence[Wave], include_text: bool = False, response_ids: Collection[str] | None = None) -> Export:
+    """The respondent-level table and its codebook for one or more waves of the same instrument.
+
+    ``response_ids`` limits the rows to those responses (an empty collection: the codebook
+    alone), so that a cache can add a wave's new responses to the rows it already has.
+    """
     waves = _check_waves(waves)
     definitions = {w.id: definition_of(w.instrument_version) for w in waves}
     newest: InstrumentDef = max(definitions.values(), key=lambda d: d.version)
@@ -233,13 +237,16 @@ def build(waves: Sequence[Wave], include_text: bool = False) -> Export:
 
     # ---- rows
     rows: list[list[Any]] = []
-    for wave in waves:
-        responses = db.session.scalars(select(Response).where(Response.wave_id == wave.id).order_by(Response.id)).all()
+    for wave in waves if response_ids is None or response_ids else ():
+        chosen = Response.wave_id == wave.id
+        if response_ids is not None:
+            chosen &= Response.id.in_(list(response_ids))
+        responses = db.session.scalars(select(Response).where(chosen).order_by(Response.id)).all()
         answers: dict[str, dict[str, list[Answer]]] = defaultdict(lambda: defaultdict(list))
         # Plain rows, not ORM objects: a wave has tens of thousands of answers.
         for answer in db.session.execute(
             select(Answer.response_id, Answer.item_key, Answer.code, Answer.text)
-            .join(Response).where(Response.wave_id == wave.id).order_by(Answer.ordinal)
+            .join(Response).where(chosen).order_by(Answer.ordinal)
         ):
             answers[answer.response_id][answer.item_key].append(answer)
         for response in responses:

@@ -47,3 +47,15 @@ def report_command(slugs: tuple[str, ...], out: Path, title: str) -> None:
             raise click.ClickException(str(exc)) from None
     click.echo("Stages: " + ", ".join(f"{name} {secs:.1f} s" for name, secs in times.items()))
     click.echo(f"Open {out / REPORT_NAME} in a browser; print it from there.")
+
+
+@click.command("results-warm")
+@with_appcontext
+def warm_command() -> None:
+    """Compute every wave's results into the results cache, so that comparisons open at once."""
+    from ..context import current_agency
+
+    with current_app.test_request_context():
+        waves = list(db.session.scalars(select(Wave).where(Wave.agency_id == current_agency().id)))
+        done = service.warm(waves)
+    click.echo(f"Results of {done} wave(s) are in the cache.")

@@ -48,6 +48,10 @@ def _svg(text: str) -> Response:
     return response
 
 
+#: The page's sections, each its own page (the findings first).
+SECTIONS = ("findings", "indexes", "questions", "groups", "question-groups", "rates", "method")
+
+
 @bp.get("/")
 @roles_required(*COMPARE_ROLES)
 def compare():
@@ -56,6 +60,9 @@ def compare():
     adjust = request.args.get("adjust", "holm")
     if adjust not in ("holm", "bh"):
         adjust = "holm"
+    section = request.args.get("section", "findings")
+    if section not in SECTIONS:
+        section = "findings"
     error = None
     comparison = None
     if request.args.getlist("waves"):
@@ -68,10 +75,12 @@ def compare():
             except service.CompareError as exc:
                 error = str(exc)
     by = _by(comparison.tables) if comparison else request.args.get("by", "district")
+    view = present.CompareView(comparison, by, adjust) if comparison else None
     return render_template(
-        "results/compare.html", waves=waves, chosen={w.slug for w in chosen}, comparison=comparison,
-        error=error, by=by, adjust=adjust, present=present, group_variables=GROUP_VARIABLES,
-        status=service.translation_status(comparison.waves) if comparison else {},
+        "results/compare.html", waves=waves, chosen={w.slug for w in chosen}, comparison=comparison, view=view,
+        error=error, by=by, adjust=adjust, present=present, group_variables=GROUP_VARIABLES, section=section,
+        columns=present.wave_columns(comparison) if comparison else [],
+        status=service.translation_status(comparison.waves) if comparison and section == "method" else {},
     )
 
 

@@ -12,18 +12,50 @@ from survey.models import Role
 from tests.pagetext import text_of
 
 
-def compare_url(waves, by="district", adjust="holm"):
-    return "/staff/compare/?" + "&".join(f"waves={w}" for w in waves) + f"&by={by}&adjust={adjust}"
+def compare_url(waves, by="district", adjust="holm", section="findings"):
+    return "/staff/compare/?" + "&".join(f"waves={w}" for w in waves) + f"&by={by}&adjust={adjust}&section={section}"
 
 
 def test_compare_view_shows_the_demo_drift(demo_client, demo_sign_in, past_waves):
     demo_sign_in(Role.ANALYST)
     first, last = past_waves[0], past_waves[-1]
     page = text_of(demo_client.get(compare_url([first, last])))
-    assert "raked in each wave to the agency's population targets" in page
+    # Findings first: the index sentences, then the districts that changed.
+    assert page.index("Main findings") < page.index("Trust score rose")
     assert re.search(rf"Trust score \(East\) rose [\d.]+ points from {first} to {last}", page), page[:3000]
     assert re.search(rf"Trust score \(South\) fell [\d.]+ points from {first} to {last}", page)
-    assert "deff" in page and "RR1" in page
+    method = text_of(demo_client.get(compare_url([first, last], section="method")))
+    assert "raked in each wave to the agency's population targets for Age band" in method
+    assert "age_band" not in method and "race_eth" not in method
+    assert "Spanish: draft, not reviewed" in method
+    rates = text_of(demo_client.get(compare_url([first, last], section="rates")))
+    assert "Design effect of the weights" in rates and "AAPOR RR1" in rates
+
+
+@pytest.mark.parametrize("section", ["indexes", "questions", "groups", "question-groups"])
+def test_every_section_is_its_own_page_with_the_tables(demo_client, demo_sign_in, past_waves, section):
+    demo_sign_in(Role.ANALYST)
+    response = demo_client.get(compare_url(past_waves, section=section))
+    page = text_of(response)
+    assert "Adjusted p (Holm)" in page and "Verdict (adjusted)" in page
+    assert "-0.0" not in page and "−0.0" not in page
+    assert 'aria-current="page"' in response.get_data(as_text=True)
+
+
+def test_the_open_wave_is_marked_provisional(demo_app, demo_client, demo_sign_in, past_waves):
+    from sqlalchemy import select
+
+    from survey.db import db
+    from survey.models import Wave
+
+    with demo_app.app_context():
+        open_wave = db.session.scalars(select(Wave).where(Wave.published.is_(False))).one()
+        slug, title = open_wave.slug, open_wave.title
+    demo_sign_in(Role.ANALYST)
+    page = text_of(demo_client.get(compare_url([past_waves[-1], slug])))
+    assert f"{title} is still open: its numbers are provisional" in page
+    closed = text_of(demo_client.get(compare_url(past_waves)))
+    assert "provisional" not in closed
 
 
 def test_one_change_and_its_interval_match_the_analysis_package(demo_app, demo_client, demo_sign_in, past_waves,
@@ -114,10 +146,10 @@ def test_an_item_reworded_between_versions_is_not_compared(demo_app, demo_client
         wave.instrument_version_id = new.id
         db.session.commit()
     demo_sign_in(Role.ANALYST)
-    page = text_of(demo_client.get(compare_url([past_waves[0], last])))
-    assert "duty_back): the wording or answer scale changed between versions 1 and 2" in page
-    assert re.search(r"eff_response\): not asked in " + last, page)
-    assert "Felt obligation to obey (obligation): uses duty_back, which cannot be compared" in page
+    page = text_of(demo_client.get(compare_url([past_waves[0], last], section="method")))
+    assert ": the wording or answer scale changed between versions 1 and 2" in page
+    assert re.search(r": not asked in " + last, page)
+    assert "Felt obligation to obey: uses duty_back, which cannot be compared" in page
 
 
 def test_one_wave_is_not_enough(demo_client, demo_sign_in, past_waves):
@@ -154,7 +186,8 @@ def test_charts_are_svg_with_a_text_alternative_and_the_palette(demo_client, dem
 
 def test_compare_page_has_charts_with_alt_text(demo_client, demo_sign_in, past_waves):
     demo_sign_in(Role.ADMIN)
-    body = demo_client.get(compare_url(past_waves)).get_data(as_text=True)
+    assert "<img" not in demo_client.get(compare_url(past_waves)).get_data(as_text=True)  # charts only when asked
+    body = demo_client.get(compare_url(past_waves, section="groups")).get_data(as_text=True)
     imgs = re.findall(r'<img [^>]*?src="([^"]+)" alt="([^"]*)"', body)
     assert imgs and all(alt.strip() for _src, alt in imgs)
     assert any("East went from" in html.unescape(alt) for _src, alt in imgs)
