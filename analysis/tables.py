@@ -447,7 +447,8 @@ def combine_wave_tables(
     for w in order:
         e = by_wave[w].estimates
         e = e[e["by"].isna() | e["by"].isin(chosen)]
-        mi = np.fromiter((mi_of.get((m, c if isinstance(c, str) else None), -1) for m, c in zip(e["measure"], e["category"], strict=True)),
+        measure, category = e["measure"].to_numpy(dtype=object), e["category"].to_numpy(dtype=object)
+        mi = np.fromiter((mi_of.get((m, c if isinstance(c, str) else None), -1) for m, c in zip(measure, category, strict=True)),
                          dtype=np.int64, count=len(e))
         pieces.append(e.assign(mi=mi)[mi >= 0])
     allest = pd.concat(pieces, ignore_index=True)
@@ -518,13 +519,15 @@ def _changes(r: dict[str, np.ndarray], n: np.ndarray, degf: np.ndarray, order: l
                        "estimate_from": take(est, first[None], 0)[0], "estimate_to": take(est, last[None], 0)[0],
                        "difference": slope, "se": sse, "df": np.full((nd, nm), float(degf.sum())),
                        "n_from": take(n, first[None], 0)[0], "n_to": take(n, last[None], 0)[0]})
-    frames = []
     dom = np.broadcast_to(np.array(labels, dtype=object)[:, None], (nd, nm)).ravel()
     mi = np.broadcast_to(np.arange(nm), (nd, nm)).ravel()
+    # One frame from the pieces' columns laid end to end (a frame per piece costs more than the numbers).
+    columns: dict[str, list[np.ndarray]] = {}
     for pc in pieces:
-        cols = {k: (v.ravel() if isinstance(v, np.ndarray) else v) for k, v in pc.items()}
-        frames.append(pd.DataFrame({"mi": mi, "by": by, "domain": dom, **cols}))
-    ch = pd.concat(frames, ignore_index=True)
+        for k, v in pc.items():
+            columns.setdefault(k, []).append(v.ravel() if isinstance(v, np.ndarray) else np.full(nd * nm, v, dtype=object))
+    ch = pd.DataFrame({"mi": np.tile(mi, len(pieces)), "by": by, "domain": np.tile(dom, len(pieces)),
+                       **{k: np.concatenate(v) for k, v in columns.items()}})
     ch = ch[~np.isnan(ch["difference"].to_numpy(dtype=np.float64))].reset_index(drop=True)
     q = _t(level, ch["df"].to_numpy(dtype=np.float64))
     ch["ci_low"] = ch["difference"] - q * ch["se"]

@@ -8,7 +8,7 @@ three layers, so that a comparison costs only what changed since the last one:
 
 - a wave's export rows, keyed by response, updated in place when responses arrive;
 - a wave's own tables (:func:`analysis.tables.wave_tables` on that wave alone), keyed by the
-  wave, its responses (count and last date per stratum, answers while it is open), the
+  wave, its number of responses, the
   population targets and the questionnaire version. Waves are independent designs, so a closed
   wave's tables are computed once and reused by every comparison that includes it;
 - the comparison itself (:func:`analysis.tables.combine_wave_tables`), keyed by its waves' keys.
@@ -19,7 +19,6 @@ recomputes everything. The comparison last read is also kept in the process's me
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -42,14 +41,14 @@ from analysis.tables import GROUP_VARIABLES, WaveTables, combine_wave_tables, wa
 from .. import export as export_module
 from ..db import db
 from ..instrument_store import definition_of
-from ..models import Answer, Invitation, PopulationTarget, Response, Wave, WaveMode, today
+from ..models import PopulationTarget, Response, Wave, WaveMode
 
 #: Bump when the cached objects change shape or meaning.
 CACHE_VERSION = "results-2"
 #: More new responses than this since the rows were cached: rebuild the wave's rows at once.
 INCREMENTAL_LIMIT = 500
 #: Comparisons kept in each process's memory (each is a few megabytes at 12 waves).
-MEMORY_ITEMS = 4
+MEMORY_ITEMS = 8
 
 
 class CompareError(ValueError):
@@ -58,13 +57,25 @@ class CompareError(ValueError):
 
 @dataclass
 class Comparison:
-    """What a comparison page needs: the analysis tables, the codebook and facts from the database."""
+    """What a comparison page needs: the analysis tables, the codebook and facts from the database
+    (the response rates are counted when a page first asks for them)."""
 
     tables: WaveTables
     codebook: Codebook
     waves: list[Wave]
-    rates: dict[str, Any] = field(default_factory=dict)
     key: str = ""
+    _rates: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def rates(self) -> dict[str, Any]:
+        """RR1 and RR2 of every wave (counted now: invitations change as letters come back)."""
+        if self._rates is None:
+            self._rates = response_rates(self.waves)
+        return self._rates
+
+    def latest_rates(self) -> dict[str, Any]:
+        """The last wave's response rates alone (what the public page shows)."""
+        return response_rates(self.waves[-1:]).get(self.waves[-1].slug, {})
 
 
 def check_same_instrument(waves: Sequence[Wave]) -> None:
@@ -113,24 +124,15 @@ def _key(payload: Any) -> str:
 
 
 def _signatures(waves: Sequence[Wave]) -> dict[int, list[Any]]:
-    """Per wave: responses per stratum with the last date, and (while the wave can still take
-    answers) the number of answers, so that any new, removed or corrected response changes it."""
+    """Per wave: how many responses it has (read from the wave index alone), so that any new
+    response changes it. A response and its answers are written once, in one transaction, and
+    nothing in the platform changes or deletes one afterwards, so the count says all."""
     ids = [w.id for w in waves]
-    sigs: dict[int, list[Any]] = {w.id: [] for w in waves}
-    for wid, stratum, n, last in db.session.execute(
-        select(Response.wave_id, Response.stratum, func.count(), func.max(Response.submitted_on))
-        .where(Response.wave_id.in_(ids)).group_by(Response.wave_id, Response.stratum)
-        .order_by(Response.wave_id, Response.stratum)
+    sigs: dict[int, list[Any]] = {w.id: [0] for w in waves}
+    for wid, n in db.session.execute(
+        select(Response.wave_id, func.count()).where(Response.wave_id.in_(ids)).group_by(Response.wave_id)
     ).all():
-        sigs[wid].append([str(stratum), int(n), str(last)])
-    day = today()
-    live = [w.id for w in waves if w.last_day() >= day - dt.timedelta(days=1)]
-    if live:
-        for wid, n in db.session.execute(
-            select(Response.wave_id, func.count(Answer.item_key)).join(Answer, Answer.response_id == Response.id)
-            .where(Response.wave_id.in_(live)).group_by(Response.wave_id)
-        ).all():
-            sigs[wid].append(["answers", int(n)])
+        sigs[wid] = [int(n)]
     return sigs
 
 
@@ -201,9 +203,19 @@ def export_table(waves: Sequence[Wave]) -> tuple[pd.DataFrame, Codebook]:
 
 
 def _typed(columns: list[str], rows: list[list[Any]], raw: dict[str, Any]) -> tuple[pd.DataFrame, Codebook]:
+    """The frame :func:`analysis.io.read_export` would read from this export's CSV: text columns
+    as strings; number columns go to :func:`analysis.io.export_frame` as the numbers they are."""
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    frame = frame.map(lambda v: None if v is None else (repr(v) if isinstance(v, float) else str(v)))
+    numbers = {"base_weight"} | {name for name, var in raw_variables(raw).items()
+                                 if var.get("kind") in ("item", "multi_option") and var.get("type") not in ("text", "string")}
+    for name in frame.columns:
+        if name not in numbers:
+            frame[name] = frame[name].map(lambda v: v if v is None or isinstance(v, str) else str(v))
     return export_frame(frame, codebook_from_dict(raw, "export"), "export")
+
+
+def raw_variables(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {v["name"]: v for v in raw.get("variables", [])}
 
 
 def _wave_rows(wave: Wave, signature: list[Any]) -> dict[str, Any]:
@@ -217,7 +229,10 @@ def _wave_rows(wave: Wave, signature: list[Any]) -> dict[str, Any]:
         ids = {export_module.export_id(rid): rid for rid in db.session.scalars(select(Response.id).where(Response.wave_id == wave.id))}
         have = stored["rows"]
         new = [rid for eid, rid in ids.items() if eid not in have]
-        # The same responses with another signature means a corrected answer: rebuild.
+        if not new and len(ids) == len(have):  # the same responses (the signature's form changed)
+            value = {**stored, "sig": signature}
+            _write(path, value, True)
+            return value
         if new and len(new) <= INCREMENTAL_LIMIT:
             added = export_module.build([wave], response_ids=new)
             if added.columns == stored["columns"]:
@@ -232,12 +247,20 @@ def _wave_rows(wave: Wave, signature: list[Any]) -> dict[str, Any]:
     return value
 
 
+def _codebook(waves: Sequence[Wave], targets: str) -> dict[str, Any]:
+    """The export's codebook of these waves (labels in every language take a while to gather)."""
+    key = _key([CACHE_VERSION, targets, [(w.id, w.slug, w.title, w.opens_on, w.last_day(), str(w.mode),
+                                          w.instrument_version.content_hash, sorted((s.name, s.population) for s in w.strata))
+                                         for w in waves]])
+    return cached(f"codebook-{key}.pickle", lambda: export_module.build(waves, response_ids=()).codebook, memory=True)
+
+
 def _wave_part(wave: Wave, signature: list[Any]) -> WaveTables | None:
     """The wave's own tables, every breakdown (None: no responses yet)."""
     stored = _wave_rows(wave, signature)
     if not stored["rows"]:
         return None
-    raw = export_module.build([wave], response_ids=()).codebook
+    raw = _codebook([wave], _targets_key(wave.agency_id))
     frame, codebook = _typed(stored["columns"], list(stored["rows"].values()), raw)
     try:
         return wave_tables(frame, codebook, waves=[wave.slug], breakdowns=GROUP_VARIABLES)
@@ -256,17 +279,6 @@ def response_rates(waves: Sequence[Wave]) -> dict[str, Any]:
             out[w.slug] = {"invited": total.invited, "completes": total.completes, "eligible": total.eligible,
                            "rr1": total.rr1, "rr2": total.rr2}
     return out
-
-
-def _cached_rates(waves: Sequence[Wave], key: str) -> dict[str, Any]:
-    """Response rates, recounted only when an invitation or a response changed."""
-    ids = [w.id for w in waves]
-    invitations = db.session.execute(
-        select(Invitation.wave_id, Invitation.status, func.count(), func.count(Invitation.used_on), func.count(Invitation.started_on))
-        .where(Invitation.wave_id.in_(ids)).group_by(Invitation.wave_id, Invitation.status)
-        .order_by(Invitation.wave_id, Invitation.status)).all()
-    name = f"rates-{_key([key, [list(map(str, r)) for r in invitations]])}.pickle"
-    return cached(name, lambda: response_rates(waves), memory=True)
 
 
 def _part_keys(waves: Sequence[Wave]) -> tuple[dict[int, str], dict[int, list[Any]]]:
@@ -296,7 +308,7 @@ def compare(waves: Sequence[Wave], *, breakdowns: Sequence[str] = GROUP_VARIABLE
         parts = _parts(waves, part_keys, sigs)
         if not parts:
             raise CompareError(_("These waves have no responses yet."))
-        raw = export_module.build(waves, response_ids=()).codebook
+        raw = _codebook(waves, _targets_key(waves[0].agency_id))
         try:
             tables = combine_wave_tables(parts, codebook_from_dict(raw, "export"), breakdowns=breakdowns,
                                          exclude=exclude, min_n=min_n)
@@ -305,7 +317,7 @@ def compare(waves: Sequence[Wave], *, breakdowns: Sequence[str] = GROUP_VARIABLE
         return tables, raw
 
     tables, raw = cached(f"compare-{key}.pickle", compute, memory=True)
-    return Comparison(tables, codebook_from_dict(raw, "export"), list(waves), _cached_rates(waves, key), key)
+    return Comparison(tables, codebook_from_dict(raw, "export"), list(waves), key)
 
 
 def warm(waves: Sequence[Wave]) -> int:
@@ -315,6 +327,17 @@ def warm(waves: Sequence[Wave]) -> int:
         return 0
     keys, sigs = _part_keys(waves)
     return len(_parts(waves, keys, sigs))
+
+
+def forget() -> int:
+    """Empty the results cache (after responses were changed outside the platform, say)."""
+    _MEMORY.clear()
+    removed = 0
+    for path in cache_dir().glob("*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def translation_status(waves: Sequence[Wave]) -> dict[str, str]:

@@ -77,6 +77,8 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
             "SECRET_KEY": secrets.token_urlsafe(32),
             "CODE_HASH_KEY": secrets.token_urlsafe(32),
             "COMPLAINT_KEY_FILE": str(folder / "complaint_keys"),
+            "LETTERS_DIR": str(folder / "letters"),
+            "RESULTS_CACHE_DIR": str(folder / "results-cache"),
             "LANGUAGES": list(KNOWN),
         }
     )

@@ -57,7 +57,8 @@ def console_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     migrate.upgrade(url)
     app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(32),
                       "CODE_HASH_KEY": secrets.token_urlsafe(32), "COMPLAINT_KEY_FILE": str(folder / "complaint_keys"),
-                      "RESULTS_CACHE_DIR": str(folder / "cache"), "LANGUAGES": ["en", "es", "ar"]})
+                      "RESULTS_CACHE_DIR": str(folder / "cache"), "LETTERS_DIR": str(folder / "letters"),
+                      "LANGUAGES": ["en", "es", "ar"]})
     with app.app_context():
         from survey.demo import load_demo
         from survey.models import Agency, Role, StaffUser
@@ -193,3 +194,42 @@ def test_a_complaint_tells_the_reply_from_the_internal_note(admin_page, console_
     note.get_by_role("button").click()
     assert "Internal note saved. Only staff can see it." in page.locator(".notice").inner_text()
     assert "Language English" in page.locator("dl.summary").inner_text().replace("\n", " ")
+
+
+def test_letters_survive_a_reload_and_the_back_button(admin_page, console_app):
+    from survey.models import Invitation, Wave
+
+    def invitations() -> int:
+        with console_app.app_context():
+            wave = db.session.scalars(select(Wave).order_by(Wave.opens_on.desc())).first()
+            return db.session.query(Invitation).filter_by(wave_id=wave.id).count()
+
+    page = admin_page
+    path = next(p for p in _staff_paths(console_app) if p.endswith("/invitations"))
+    before = invitations()
+    page.goto(path)
+    page.locator("input[name=count_0]").fill("3")
+    page.get_by_role("button", name="Make the codes and show the letters").click()
+    page.wait_for_load_state("load")
+    assert "/letters/" in page.url
+    codes = page.locator("article.letter p.code").all_inner_texts()
+    assert len(codes) == 3 and invitations() == before + 3
+    assert "3 letters were made." in page.locator(".letters-count").inner_text()
+    assert page.locator("article.letter", has_text="Please answer by").count() == 3
+    assert page.locator("article.letter", has_text="555-0100").count() == 3
+    page.reload()
+    page.wait_for_load_state("load")
+    assert page.locator("article.letter p.code").all_inner_texts() == codes  # the same batch, no new codes
+    assert invitations() == before + 3
+    page.go_back()
+    page.wait_for_load_state("load")
+    assert "/invitations" in page.url and invitations() == before + 3
+    page.go_forward()
+    page.wait_for_load_state("load")
+    assert page.locator("article.letter").count() == 3 and invitations() == before + 3
+    page.get_by_role("button", name="The letters are printed: forget the codes").click()
+    page.wait_for_load_state("load")
+    page.go_back()
+    page.wait_for_load_state("load")
+    assert page.locator("article.letter").count() == 0 and "no longer here" in page.locator("h1").inner_text()
+    assert invitations() == before + 3

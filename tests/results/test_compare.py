@@ -210,3 +210,26 @@ def test_report_command_shows_the_drift_and_prints_progress(demo_app, past_waves
 def test_report_command_refuses_unknown_waves(demo_app, tmp_path):
     result = demo_app.test_cli_runner().invoke(args=["report", "--waves", "nope", "--out", str(tmp_path)])
     assert result.exit_code != 0 and "No such wave: nope" in result.output
+
+
+@pytest.mark.parametrize("code", ["en", "es", "ar", "fr", "ru", "pt", "vi", "ko", "zh_Hans", "zh_Hant", "tl", "ht"])
+def test_fast_numbers_are_babels_numbers(demo_app, code, monkeypatch):
+    """present.fixed gives the text Babel's format_decimal / format_percent give, in every language."""
+    import random
+
+    from flask_babel import force_locale, format_decimal, format_percent
+
+    from survey.results import present
+
+    rng = random.Random(5)
+    values = [0.0, 0.05, 0.25, 0.35, 1.45, -2.25, 999.95, 1234.5, -12345.67] + [rng.uniform(-5000, 5000) for _ in range(50)]
+    monkeypatch.setattr(present, "lang", lambda: code)  # the visitor's language, as a request would give it
+    with demo_app.test_request_context(), force_locale(code):
+        for v in values:
+            assert present.fixed(v) == format_decimal(v, "#,##0.0"), v
+            assert present.fixed(v, 3) == format_decimal(v, "#,##0.000"), v
+            assert present.fixed(v, signed=True) == format_decimal(v, "+#,##0.0;-#,##0.0"), v
+            assert present.fixed(round(v)) == format_decimal(round(v), "#,##0.0"), v
+            assert present.fixed(v / 10000, percent=True) == format_percent(v / 10000, "#,##0.0%"), v
+        assert present.change(-0.04, {"scale": "mean"}) in ("0.0", "0,0")
+        assert present.change(-0.0004, {"scale": "proportion"}) in ("0.0", "0,0")
