@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from ..context import current_agency
 from ..db import db
 from ..models import Channel, Complaint, ComplaintStatus, Disposition, Role, StaffUser
 from ..staff.auth import current_user, roles_required
-from ..staff.menu import register
+from ..staff.menu import Fact, Panel, register, register_panel
 from . import service
 from .forms import (
     CATEGORY_LABELS,
@@ -44,6 +45,41 @@ register(_l("Take a complaint"), "complaint_staff.intake", (Role.INVESTIGATOR,),
 investigator_only = roles_required(Role.INVESTIGATOR)
 #: Complaints per page of the queue.
 QUEUE_PAGE = 50
+
+
+def _complaints_panels(user: StaffUser) -> list[Panel]:
+    """Open, overdue, unassigned and own complaints, and unread messages from residents (counts only:
+    the dashboard shows no complaint, so it writes nothing to the audit log)."""
+    agency = current_agency()
+    open_ = db.session.scalars(
+        select(Complaint).where(Complaint.agency_id == agency.id, Complaint.status != ComplaintStatus.CLOSED)).all()
+    overdue = sum(1 for c in open_ if service.deadlines(c, agency).overdue)
+    unassigned = sum(1 for c in open_ if c.assigned_to_id is None)
+    mine = sum(1 for c in open_ if c.assigned_to_id == user.id)
+    unread = sum(1 for c in open_ for m in c.messages if m.author == "resident" and m.read_on is None)
+    queue = "complaint_staff.queue"
+
+    def n(value: int) -> str:
+        return format_decimal(value, "#,##0")
+
+    facts = [Fact(_("Open complaints"), n(len(open_)), url_for(queue, status="open")),
+             Fact(_("Overdue"), n(overdue), url_for(queue, status="open", overdue="y")),
+             Fact(_("Assigned to you"), n(mine), url_for(queue, status="open", assigned="me")),
+             Fact(_("Not assigned"), n(unassigned), url_for(queue, status="open", assigned="none"))]
+    todo = []
+    if overdue:
+        todo.append((ngettext("%(count)s complaint is overdue.", "%(count)s complaints are overdue.", overdue, count=n(overdue)),
+                     url_for(queue, status="open", overdue="y")))
+    if unassigned:
+        todo.append((ngettext("%(count)s complaint has no investigator.", "%(count)s complaints have no investigator.",
+                              unassigned, count=n(unassigned)), url_for(queue, status="open", assigned="none")))
+    if unread:
+        todo.append((ngettext("%(count)s new message from a resident.", "%(count)s new messages from residents.", unread,
+                              count=n(unread)), url_for(queue, status="open")))
+    return [Panel(_("Complaints"), facts, todo)]
+
+
+register_panel(_complaints_panels, (Role.INVESTIGATOR,), order=20)
 
 
 @bp.context_processor

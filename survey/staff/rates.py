@@ -15,15 +15,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask import render_template
+from flask import render_template, url_for
+from flask_babel import format_date, format_decimal, format_percent
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from ..db import db
-from ..models import Invitation, InvitationStatus, Response, Role, Wave, WaveMode
+from ..models import Invitation, InvitationStatus, Response, Role, StaffUser, Wave, WaveMode, today
 from .auth import roles_required
 from .blueprint import bp
-from .menu import register
+from .menu import Fact, Panel, register, register_panel
 from .waves import get_wave
 
 RATE_ROLES = (Role.SURVEY_MANAGER, Role.ANALYST)
@@ -82,6 +84,60 @@ def invitation_rates(wave: Wave) -> tuple[Rates, list[Rates]]:
     return total, strata
 
 
+def _waves_panels(user: StaffUser) -> list[Panel]:
+    """Each open wave's responses and response rate so far, and what needs doing next, by role."""
+    from ..context import current_agency
+
+    day = today()
+    waves = db.session.scalars(
+        select(Wave).where(Wave.agency_id == current_agency().id).order_by(Wave.opens_on.desc())).all()
+    counts = dict(db.session.execute(
+        select(Response.wave_id, func.count()).where(Response.wave_id.in_([w.id for w in waves])).group_by(Response.wave_id)
+    ).all())
+    manager = user.has_role(Role.SURVEY_MANAGER)
+    panels, todo = [], []
+    for wave in (w for w in waves if w.status(day) == "open"):
+        facts = [Fact(_("Responses so far"), format_decimal(counts.get(wave.id, 0), "#,##0"),
+                      url_for("staff.rates", slug=wave.slug))]
+        if wave.mode == WaveMode.INVITATION:
+            total, _strata = invitation_rates(wave)
+            facts.append(Fact(_("Response rate so far (RR1)"),
+                              "–" if total.rr1 is None else format_percent(total.rr1, "#,##0.0%")))
+            facts.append(Fact(_("Invitations sent"), format_decimal(total.invited, "#,##0")))
+            if manager and total.invited == 0:
+                todo.append((_("Make the invitation letters for %(title)s.", title=wave.title),
+                             url_for("staff.invitations", slug=wave.slug)))
+        facts.append(Fact(_("Last day"), format_date(wave.last_day())))
+        panels.append(Panel(_("%(title)s: open", title=wave.title), facts))
+    if manager and not any(w.status(day) in ("open", "scheduled") for w in waves):
+        todo.append((_("No wave is open or scheduled: schedule the next one."), url_for("staff.wave_copy")))
+    closed = [w for w in waves if w.status(day) == "closed"]
+    if user.has_role(Role.ADMIN):
+        todo += [(_("%(title)s has closed: publish its results.", title=w.title), url_for("staff.wave", slug=w.slug))
+                 for w in closed if not w.published]
+    if user.has_role(Role.ANALYST) and len(closed) >= 2:
+        latest = closed[0]
+        same = [w.slug for w in closed if w.instrument_version.instrument_id == latest.instrument_version.instrument_id]
+        if len(same) >= 2:
+            todo.append((_("Compare %(title)s with the waves before it.", title=latest.title),
+                         url_for("results_staff.compare", waves=same[::-1])))
+    if todo or not panels:
+        panels.append(Panel(_("What needs doing next"), [], todo or [(_("Nothing is waiting. See the waves."), url_for("staff.rates_index"))]))
+    return panels
+
+
+register_panel(_waves_panels, (Role.SURVEY_MANAGER, Role.ANALYST, Role.ADMIN), order=10)
+
+
+def completes_per_week(wave: Wave) -> list[tuple[dt.date, int]]:
+    """Responses received in each week (weeks start on Monday), from the first week with any to the last."""
+    weeks: dict[dt.date, int] = {}
+    for day, n in completes_per_day(wave):
+        start = day - dt.timedelta(days=day.weekday())
+        weeks[start] = weeks.get(start, 0) + n
+    return sorted(weeks.items())
+
+
 def responses_by_stratum(wave: Wave) -> list[tuple[str | None, int]]:
     return [
         (name, int(n))
@@ -123,7 +179,7 @@ def rates_index():
 @roles_required(*RATE_ROLES)
 def rates(slug: str):
     wave = get_wave(slug)
-    days = completes_per_day(wave)
+    days = completes_per_week(wave)
     peak = max((n for _d, n in days), default=0)
     if wave.mode == WaveMode.INVITATION:
         total, strata = invitation_rates(wave)

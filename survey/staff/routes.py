@@ -32,7 +32,7 @@ from .auth import (
 )
 from .blueprint import bp
 from .forms import CodeForm, ConfirmForm, PasswordChangeForm, SignInForm
-from .menu import visible_menu
+from .menu import visible_menu, visible_panels
 
 
 @bp.app_context_processor
@@ -101,7 +101,8 @@ def sign_out_page():
 @bp.get("/")
 @signed_in_required
 def dashboard():
-    return render_template("staff/dashboard.html", user=current_user())
+    user = current_user()
+    return render_template("staff/dashboard.html", user=user, panels=visible_panels(user))
 
 
 @bp.route("/account", methods=["GET", "POST"])
