@@ -360,6 +360,24 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
     session.flush()
 
 
+def demo_codes(count: int, echo: Callable[[str], None] = print) -> list[str]:
+    """New access codes for the demo's open wave (codes are kept only as hashes, so the ones
+    printed when the demo was loaded cannot be shown again); the caller commits."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    wave = db.session.scalars(select(Wave).where(Wave.opens_on <= today(), Wave.closes_on >= today(),
+                                                 Wave.mode == WaveMode.INVITATION).order_by(Wave.opens_on.desc())).first()
+    if wave is None or count <= 0:
+        echo("No invitation wave is open: make one in the staff console, then codes with "
+             "`flask --app wsgi invitations create --wave SLUG --stratum NAME --count 5`.")
+        return []
+    codes = _open_wave_codes(wave, count)
+    echo(f"New access codes for the open wave {wave.slug} (each works once, at {base}/survey/; "
+         f"more with `make run` again or `flask --app wsgi demo --if-empty --codes 5`):")
+    for code in codes:
+        echo(code)
+    return codes
+
+
 def _open_wave_codes(wave: Wave, count: int) -> list[str]:
     codes = []
     for _ in range(count):

@@ -205,7 +205,10 @@ def export_table(waves: Sequence[Wave]) -> tuple[pd.DataFrame, Codebook]:
 def _typed(columns: list[str], rows: list[list[Any]], raw: dict[str, Any]) -> tuple[pd.DataFrame, Codebook]:
     """The frame :func:`analysis.io.read_export` would read from this export's CSV: text columns
     as strings; number columns go to :func:`analysis.io.export_frame` as the numbers they are."""
-    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    return _typed_frame(pd.DataFrame(rows, columns=columns, dtype=object), raw)
+
+
+def _typed_frame(frame: pd.DataFrame, raw: dict[str, Any]) -> tuple[pd.DataFrame, Codebook]:
     numbers = {"base_weight"} | {name for name, var in raw_variables(raw).items()
                                  if var.get("kind") in ("item", "multi_option") and var.get("type") not in ("text", "string")}
     for name in frame.columns:
@@ -318,6 +321,45 @@ def compare(waves: Sequence[Wave], *, breakdowns: Sequence[str] = GROUP_VARIABLE
 
     tables, raw = cached(f"compare-{key}.pickle", compute, memory=True)
     return Comparison(tables, codebook_from_dict(raw, "export"), list(waves), key)
+
+
+def report_zip(waves: Sequence[Wave], *, min_n: int, title: str, language: str) -> bytes:
+    """The HTML report (charts embedded) and its CSV tables as one zip, made from the cached rows
+    of each wave and kept in the cache under the waves' keys (so a second download is immediate)."""
+    import io
+    import zipfile
+
+    from analysis.report import write_report
+
+    check_same_instrument(waves)
+    waves = sorted(waves, key=lambda w: (w.opens_on, w.slug))
+    keys, sigs = _part_keys(waves)
+    targets = _targets_key(waves[0].agency_id)
+    key = _key([CACHE_VERSION, "report", [keys[w.id] for w in waves], min_n, title, language])
+
+    def make() -> bytes:
+        raw = _codebook(waves, targets)
+        columns = [v["name"] for v in raw["variables"]]
+        pieces = []
+        for w in waves:
+            stored = _wave_rows(w, sigs[w.id])
+            pieces.append(pd.DataFrame(list(stored["rows"].values()), columns=stored["columns"], dtype=object)
+                          .reindex(columns=columns))
+        frame, codebook = _typed_frame(pd.concat(pieces, ignore_index=True).astype(object).where(lambda f: f.notna(), None), raw)
+        buffer = io.BytesIO()
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                write_report(frame, codebook, tmp, rates=response_rates(waves), translation_status=translation_status(waves),
+                             exclude=exclusions(waves), title=title, min_n=min_n)
+            except ValueError as exc:
+                raise CompareError(str(exc)) from None
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path in sorted(Path(tmp).rglob("*")):
+                    if path.is_file():
+                        archive.write(path, path.relative_to(tmp).as_posix())
+        return buffer.getvalue()
+
+    return cached(f"report-{key}.pickle", make)
 
 
 def warm(waves: Sequence[Wave]) -> int:

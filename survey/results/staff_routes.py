@@ -110,3 +110,21 @@ def chart():
         return present.gap_chart(est, cb, measure, by, tables.domains[by], tables.level)[0]
 
     return _svg(service.cached(name, draw, binary=False))
+
+
+@bp.get("/report.zip")
+@roles_required(*COMPARE_ROLES)
+def report():
+    """The full HTML report of the chosen waves and its CSV tables, as a zip download."""
+    waves = _chosen(_agency_waves())
+    if len(waves) < 1:
+        abort(404)
+    try:
+        data = service.report_zip(waves, min_n=current_app.config["SMALL_COUNT_THRESHOLD"], language=locale_code(),
+                                  title=_("Community trust survey: results by wave"))
+    except service.CompareError:
+        abort(404)
+    response = Response(data, mimetype="application/zip")
+    name = "-".join(sorted(w.slug for w in waves))[:80]
+    response.headers["Content-Disposition"] = f'attachment; filename="report-{name}.zip"'
+    return response

@@ -233,3 +233,20 @@ def test_fast_numbers_are_babels_numbers(demo_app, code, monkeypatch):
             assert present.fixed(v / 10000, percent=True) == format_percent(v / 10000, "#,##0.0%"), v
         assert present.change(-0.04, {"scale": "mean"}) in ("0.0", "0,0")
         assert present.change(-0.0004, {"scale": "proportion"}) in ("0.0", "0,0")
+
+
+def test_the_report_downloads_as_a_zip_from_the_console(demo_client, demo_sign_in, past_waves):
+    import io
+    import zipfile
+
+    demo_sign_in(Role.ANALYST)
+    first, last = past_waves[0], past_waves[-1]
+    page = demo_client.get(compare_url([first, last])).get_data(as_text=True)
+    assert "/staff/compare/report.zip?waves=" in page
+    response = demo_client.get(f"/staff/compare/report.zip?waves={first}&waves={last}")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    names = archive.namelist()
+    assert "report.html" in names and "changes.csv" in names
+    html = archive.read("report.html").decode()
+    assert re.search(rf"Trust score \(East\) rose [\d.]+ points from {first} to {last}", html)
