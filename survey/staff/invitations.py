@@ -199,9 +199,9 @@ def invitations(slug: str):
     return render_template("staff/invitations.html", wave=wave, form=form, blocked=blocked)
 
 
-def _held_or_gone(slug: str, token: str) -> tuple[Wave, list[IssuedCode] | None]:
-    wave = get_wave(slug)
-    return wave, held_batch(token)
+def _gone(wave: Wave):
+    """The page for a batch that is not (or no longer) held in this session."""
+    return render_template("staff/letters_gone.html", wave=wave, minutes=LETTERS_MINUTES), 410
 
 
 @bp.get("/waves/<slug>/letters/<token>")
@@ -209,9 +209,9 @@ def _held_or_gone(slug: str, token: str) -> tuple[Wave, list[IssuedCode] | None]
 def letters(slug: str, token: str):
     from .routes import qr_svg
 
-    wave, issued = _held_or_gone(slug, token)
+    wave, issued = get_wave(slug), held_batch(token)
     if issued is None:
-        return render_template("staff/letters_gone.html", wave=wave, minutes=LETTERS_MINUTES), 410
+        return _gone(wave)
     letters = [
         {"code": row.code, "stratum": row.stratum, "url": row.start_url,
          "qr": qr_svg(row.start_url, _("QR code of the survey address with your code"), scale=3)}
@@ -224,9 +224,9 @@ def letters(slug: str, token: str):
 @bp.get("/waves/<slug>/letters/<token>.csv")
 @roles_required(Role.SURVEY_MANAGER)
 def letters_csv(slug: str, token: str):
-    wave, issued = _held_or_gone(slug, token)
+    wave, issued = get_wave(slug), held_batch(token)
     if issued is None:
-        return render_template("staff/letters_gone.html", wave=wave, minutes=LETTERS_MINUTES), 410
+        return _gone(wave)
     response = FlaskResponse(codes_csv(issued), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{wave.slug}-invitations.csv"'
     return response

@@ -9,14 +9,12 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from survey import create_app, migrate
 from survey.db import db
@@ -75,15 +73,10 @@ def console_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
 
 @pytest.fixture(scope="module")
 def console_url(console_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, console_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        console_app.extensions["survey.db"]["engine"].dispose()
+    from tests.browser.conftest import serving
+
+    with serving(console_app) as url:
+        yield url
 
 
 def _desk(browser, console_url: str, email: str):
