@@ -33,15 +33,26 @@ update-translations: extract-translations
 ## Extract new interface text and merge it into every language's catalog.
 translations: update-translations compile-translations
 
-## Serve the demo on http://127.0.0.1:5000 (migrates and loads the demo on first run).
+## Serve the demo on http://127.0.0.1:$(PORT) (PORT=5000 unless given: `make run PORT=5050`). The first
+## run migrates and loads the demo; every run prints fresh access codes and warms the results cache.
+PORT ?= 5000
+RUN_ENV := SURVEY_PUBLIC_BASE_URL=http://127.0.0.1:$(PORT)
 run: install
-	$(FLASK) db upgrade
-	$(FLASK) demo --if-empty
-	@echo
-	@echo "Serving on http://127.0.0.1:5000 - staff sign in at http://127.0.0.1:5000/staff/sign-in"
-	@echo "as admin@riverton.example (or manager@, analyst@, investigator@) with password demo-password-2026."
-	@echo "Stop with Ctrl+C."
-	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:5000 wsgi:app
+	$(RUN_ENV) $(FLASK) db upgrade
+	$(RUN_ENV) $(FLASK) demo --if-empty --codes 5
+	$(RUN_ENV) $(FLASK) results-warm
+	@$(RUN_ENV) $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' INT TERM EXIT; \
+	until $(BIN)/python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$(PORT)/healthz', timeout=2)" 2>/dev/null; do \
+		kill -0 $$pid 2>/dev/null || { echo "The server did not start (is port $(PORT) in use? Try make run PORT=5050)."; exit 1; }; \
+		sleep 0.3; \
+	done; \
+	echo; \
+	echo "Serving on http://127.0.0.1:$(PORT) - staff sign in at http://127.0.0.1:$(PORT)/staff/sign-in"; \
+	echo "as admin@riverton.example (or manager@, analyst@, investigator@) with password demo-password-2026."; \
+	echo "Residents: http://127.0.0.1:$(PORT)/survey/ with one of the access codes above."; \
+	echo "Stop with Ctrl+C."; \
+	wait $$pid
 
 ## Run the whole test suite (browser tests too when Chromium is installed).
 test: install

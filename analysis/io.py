@@ -98,7 +98,9 @@ def to_numeric(values: Any, name: str, missing_codes: list[float] | None = None)
     """Numbers from strings (empty = NaN); codes in ``missing_codes`` become NaN too."""
     s = pd.Series(values, dtype=object)
     num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, copy=True)
-    bad = np.isnan(num) & s.notna().to_numpy() & (s.astype(str).str.upper() != "NA").to_numpy()
+    bad = np.isnan(num) & s.notna().to_numpy()
+    if bad.any():  # only cells that did not parse need the (slow) text check
+        bad[bad] = (s[bad].astype(str).str.upper() != "NA").to_numpy()
     if bad.any():
         examples = sorted(set(s[bad].astype(str)))[:5]
         raise ValueError(f"column {name!r} has values that are not numbers: {examples}")

@@ -35,8 +35,8 @@ from .io import Codebook
 from .scales import score_indexes
 from .weights import effective_sample_size, kish_deff
 
-__all__ = ["WaveTables", "wave_tables", "batch_means", "build_design", "measures", "rake_wave", "holm_bh",
-           "describe_change", "GROUP_VARIABLES", "GROUP_NAMES"]
+__all__ = ["WaveTables", "wave_tables", "combine_wave_tables", "batch_means", "build_design", "measures", "rake_wave",
+           "holm_bh", "describe_change", "GROUP_VARIABLES", "GROUP_NAMES"]
 
 #: Breakdowns the tables offer, in this order, when the export has the column.
 GROUP_VARIABLES = ("district", "age_band", "sex", "race_eth", "tenure", "education", "home_language")
@@ -503,7 +503,6 @@ def wave_tables(
         raise ValueError("nobody answered any index or item in these waves")
     mtable["mi"] = np.arange(len(mtable))
     y_all = np.column_stack([ms["values"] for ms in keep])
-    proportion = (mtable["scale"] == "proportion").to_numpy()
     domains: dict[str, list[str]] = {}
     codes_by: dict[str, np.ndarray] = {}
     for b in breakdowns:
@@ -542,6 +541,19 @@ def wave_tables(
     if not isinstance(progress, Progress):
         bar.close()
     weights = pd.DataFrame(weight_rows)
+    return _assemble(order, "raked" if rake else "base", mtable, groups, results, weights, not_compared,
+                     list(breakdowns), domains, level=level, min_n=min_n, alpha=alpha, exclude=exclude, gaps=gaps)
+
+
+def _assemble(order: list[str], weighting: str, mtable: pd.DataFrame, groups: list[tuple[str | None, list[Any]]],
+              results: list[dict[str, np.ndarray]], weights: pd.DataFrame, not_compared: pd.DataFrame,
+              breakdowns: list[str], domains: dict[str, list[str]], *, level: float, min_n: int, alpha: float,
+              exclude: Mapping[str, str], gaps: Mapping[str, list[str]]) -> WaveTables:
+    """Estimates, intervals, changes and adjustments from the per-wave arrays (waves x domains x
+    measures of estimate, var, df, deff, n): the one place both :func:`wave_tables` and
+    :func:`combine_wave_tables` make them."""
+    proportion = (mtable["scale"] == "proportion").to_numpy()
+    nm = len(mtable)
     est_parts, change_parts = [], []
     for (b, labels), r in zip(groups, results, strict=True):
         nw, nd = len(order), len(labels)
@@ -565,9 +577,145 @@ def wave_tables(
         changes = _adjust(changes, min_n, alpha, level, exclude, gaps)[CHANGE_COLUMNS]
     else:
         changes = pd.DataFrame(columns=CHANGE_COLUMNS)
-    return WaveTables(order, "raked" if rake else "base", mtable, estimates, changes, not_compared, weights,
-                      list(breakdowns), domains, level, min_n, alpha)
+    return WaveTables(order, weighting, mtable, estimates, changes, not_compared, weights,
+                      breakdowns, domains, level, min_n, alpha)
 
+
+def _merged_order(sequences: Sequence[Sequence[Any]]) -> list[Any]:
+    """One order holding every key of ``sequences``, each of which it keeps (a key new to the
+    order goes right after the key before it in its own sequence)."""
+    merged: list[Any] = []
+    for seq in sequences:
+        for k, key in enumerate(seq):
+            if key in merged:
+                continue
+            before = next((seq[j] for j in range(k - 1, -1, -1) if seq[j] in merged), None)
+            merged.insert(0 if before is None else merged.index(before) + 1, key)
+    return merged
+
+
+def combine_wave_tables(
+    parts: Sequence[WaveTables],
+    codebook: Codebook,
+    *,
+    breakdowns: Sequence[str] | None = None,
+    exclude: Mapping[str, str] | None = None,
+    min_n: int = 10,
+    alpha: float = 0.05,
+) -> WaveTables:
+    """The tables of several waves put together from each wave's own :func:`wave_tables`.
+
+    Waves are independent designs, so a wave's estimates do not depend on the other waves: an
+    application can compute each wave once (a closed wave never changes), keep it, and recompute
+    only a wave still collecting answers. This gives the same tables as :func:`wave_tables` on all
+    the waves at once (the tests check): the per-wave estimates go into the same arrays, and the
+    changes, trends and Holm/BH adjustments are made from them by the same code.
+
+    Parameters
+    ----------
+    parts : sequence of WaveTables
+        One wave each (any order), made by :func:`wave_tables` with ``waves=[w]`` and the same
+        level and weighting.
+    codebook : Codebook
+        The codebook of all of them (its wave order is kept).
+    breakdowns : sequence of str, optional
+        A subset of the parts' breakdowns (default: all of them).
+    exclude, min_n, alpha
+        As for :func:`wave_tables`.
+
+    Returns
+    -------
+    WaveTables
+
+    Examples
+    --------
+    >>> parts = [wave_tables(frame[frame.wave == w], codebook, waves=[w]) for w in codebook.wave_order]  # doctest: +SKIP
+    >>> tables = combine_wave_tables(parts, codebook)  # doctest: +SKIP
+    """
+    by_wave: dict[str, WaveTables] = {}
+    for part in parts:
+        if len(part.waves) != 1:
+            raise ValueError(f"each part must hold one wave, not {len(part.waves)}: call wave_tables(..., waves=[w])")
+        by_wave[part.waves[0]] = part
+    order = [w for w in codebook.wave_order if w in by_wave]
+    order += [w for w in by_wave if w not in order]
+    if not order:
+        raise ValueError("none of the chosen waves has responses")
+    if len({p.level for p in by_wave.values()}) > 1 or len({p.weighting for p in by_wave.values()}) > 1:
+        raise ValueError("the parts were made with different confidence levels or weighting: make them alike")
+    first = by_wave[order[0]]
+    level, weighting = first.level, first.weighting
+    available = [b for b in GROUP_VARIABLES + tuple(b for p in by_wave.values() for b in p.breakdowns)
+                 if any(b in p.breakdowns for p in by_wave.values())]
+    available = list(dict.fromkeys(available))
+    chosen = [b for b in (available if breakdowns is None else breakdowns) if b in available]
+    # Measures, keyed by (measure, category), in the order the export gives them.
+    rows: dict[tuple[str, Any], dict[str, Any]] = {}
+    sequences = []
+    for w in order:
+        seq = []
+        for r in by_wave[w].measures.itertuples(index=False):
+            key = (r.measure, r.category if isinstance(r.category, str) else None)
+            rows.setdefault(key, {"measure": r.measure, "kind": r.kind, "scale": r.scale, "category": r.category})
+            seq.append(key)
+        sequences.append(seq)
+    keys = _merged_order(sequences)
+    exclude = dict(exclude or {})
+    answered = {w: set(by_wave[w].estimates.loc[by_wave[w].estimates["by"].isna()
+                                                & by_wave[w].estimates["n"].gt(0), "measure"]) for w in order}
+    reasons: dict[str, str] = {}
+    gaps: dict[str, list[str]] = {}
+    for measure, _cat in keys:
+        missing = [w for w in order if measure not in answered[w]]
+        if missing and len(order) > 1:
+            gaps[measure] = missing
+        if measure in exclude:
+            reasons.setdefault(measure, exclude[measure])
+        elif missing and len(order) > 1:
+            reasons.setdefault(measure, "no answers in " + ", ".join(missing) + ": changes involving "
+                               + ("that wave" if len(missing) == 1 else "those waves") + " are not made")
+    kinds = {m: row["kind"] for (m, _c), row in rows.items()}
+    not_compared = pd.DataFrame([{"measure": k, "kind": kinds[k], "reason": r} for k, r in reasons.items()],
+                                columns=["measure", "kind", "reason"])
+    mtable = pd.DataFrame([rows[key] for key in keys])
+    mtable["mi"] = np.arange(len(mtable))
+    mi_of = {key: i for i, key in enumerate(keys)}
+    nm = len(mtable)
+    wave_index = {w: i for i, w in enumerate(order)}
+    pieces = []
+    for w in order:
+        e = by_wave[w].estimates
+        e = e[e["by"].isna() | e["by"].isin(chosen)]
+        mi = np.fromiter((mi_of[(m, c if isinstance(c, str) else None)]
+                          for m, c in zip(e["measure"].to_numpy(dtype=object), e["category"].to_numpy(dtype=object),
+                                          strict=True)), dtype=np.int64, count=len(e))
+        pieces.append(e.assign(mi=mi))
+    allest = pd.concat(pieces, ignore_index=True)
+    domains: dict[str, list[str]] = {}
+    for b in chosen:
+        present = allest.loc[allest["by"] == b, "domain"].drop_duplicates()
+        domains[b] = _domain_labels(present.reset_index(drop=True), codebook, b)[0]
+    chosen = [b for b in chosen if domains[b]]
+    domains = {b: domains[b] for b in chosen}
+    weights = pd.concat([by_wave[w].weights for w in order], ignore_index=True)
+    groups: list[tuple[str | None, list[Any]]] = [(None, [None]), *[(b, domains[b]) for b in chosen]]
+    results = []
+    for b, labels in groups:
+        sel = allest[allest["by"].isna()] if b is None else allest[allest["by"] == b]
+        dindex = {d: k for k, d in enumerate(labels)}
+        di = np.zeros(len(sel), dtype=np.int64) if b is None else sel["domain"].map(dindex).to_numpy(dtype=np.int64)
+        wi = sel["wave"].map(wave_index).to_numpy(dtype=np.int64)
+        mi = sel["mi"].to_numpy(dtype=np.int64)
+        shape = (len(order), len(labels), nm)
+        r = {k: np.full(shape, np.nan) for k in ("estimate", "var", "df", "deff", "n")}
+        r["estimate"][wi, di, mi] = sel["estimate"].to_numpy(dtype=np.float64)
+        r["var"][wi, di, mi] = sel["se"].to_numpy(dtype=np.float64) ** 2
+        r["df"][wi, di, mi] = sel["df"].to_numpy(dtype=np.float64)
+        r["deff"][wi, di, mi] = sel["deff"].to_numpy(dtype=np.float64)
+        r["n"][wi, di, mi] = sel["n"].to_numpy(dtype=np.float64)
+        results.append(r)
+    return _assemble(order, weighting, mtable, groups, results, weights, not_compared, chosen, domains,
+                     level=level, min_n=min_n, alpha=alpha, exclude=exclude, gaps=gaps)
 
 def _changes(r: dict[str, np.ndarray], n: np.ndarray, order: list[str], by: str | None,
              labels: list[Any], nm: int, level: float) -> pd.DataFrame:

@@ -142,14 +142,17 @@ def instruments_import_texts(instrument: str, translations: str, lang: str | Non
 @with_appcontext
 @click.option("--seed", default=20261125, show_default=True, help="Random seed (the demo is deterministic).")
 @click.option("--per-wave", default=2500, show_default=True, help="Simulated responses per past wave.")
-@click.option("--if-empty", is_flag=True, help="Do nothing when an agency already exists (for `make run`).")
-def demo_command(seed: int, per_wave: int, if_empty: bool) -> None:
+@click.option("--if-empty", is_flag=True, help="When an agency already exists, load nothing and make --codes new codes.")
+@click.option("--codes", default=5, show_default=True, help="With --if-empty: access codes to make for the open wave.")
+def demo_command(seed: int, per_wave: int, if_empty: bool, codes: int) -> None:
     """Load a demo agency: instrument, four past waves, an open wave with codes, staff, complaints."""
-    from .demo import load_demo
+    from .demo import demo_codes, load_demo
     from .models import Agency
 
     if if_empty and db.session.scalars(select(Agency).limit(1)).first() is not None:
         click.echo("The demo is already loaded (delete instance/survey.sqlite3 to start again).")
+        demo_codes(codes, echo=click.echo)
+        db.session.commit()
         return
     load_demo(seed=seed, per_wave=per_wave, echo=click.echo)
 
@@ -299,8 +302,9 @@ def register(app: Flask) -> None:
                     *STAFF_COMMANDS):
         app.cli.add_command(command)
     from .complaints.cli import complaints_cli
-    from .results.cli import areas_command, report_command
+    from .results.cli import areas_command, report_command, warm_command
 
     app.cli.add_command(complaints_cli)
     app.cli.add_command(report_command)
     app.cli.add_command(areas_command)
+    app.cli.add_command(warm_command)

@@ -214,6 +214,8 @@ def from_environment(
         "AREA_MAX_RMSE": area_max_rmse,
         # Empty: instance/cache/results. Point several app servers at one shared folder if wanted.
         "RESULTS_CACHE_DIR": get("RESULTS_CACHE_DIR", ""),
+        # Empty: instance/letters. Where a batch of invitation letters waits, encrypted, to be printed.
+        "LETTERS_DIR": get("LETTERS_DIR", ""),
         "RETENTION_DAYS": retention_days,
         "INSTRUMENTS_DIR": get("INSTRUMENTS_DIR", str(Path(__file__).resolve().parent.parent / "instruments")),
         "PUBLIC_BASE_URL": get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),

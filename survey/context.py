@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import db
-from .i18n import KNOWN, current_code, direction, html_lang, offered
+from .i18n import KNOWN, current_code, direction, html_lang, language_name, offered
 from .models import Agency
 
 
@@ -100,6 +100,7 @@ def _template_context() -> dict[str, Any]:
         "languages": offered(),
         "agency": agency,
         "current_path": request.full_path.rstrip("?") if request else "/",
+        "language_name": lambda other: language_name(other, code),
     }
 
 

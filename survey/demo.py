@@ -82,14 +82,14 @@ class Neighbourhood:
     effect: float  # points on the 0-10 latent scale, centred within the district
 
 
-def neighbourhoods(seed: int) -> list[Neighbourhood]:
+def neighbourhoods(seed: int, districts: dict[str, int] = DISTRICTS) -> list[Neighbourhood]:
     """Eight neighbourhoods per district with populations, a census covariate and a fixed effect.
 
     Drawn from their own generator so the rest of the demo's random draws stay as they were.
     """
     rng = np.random.default_rng(seed + 19)
     out = []
-    for district, pop in DISTRICTS.items():
+    for district, pop in districts.items():
         shares = rng.lognormal(0.0, 0.6, len(NEIGHBOURHOOD_NAMES))
         shares /= shares.sum()
         owner = rng.uniform(0.2, 0.8, len(NEIGHBOURHOOD_NAMES))
@@ -130,7 +130,11 @@ def _wave_slug(start: dt.date) -> str:
     return f"{start.year}-q{(start.month - 1) // 3 + 1}"
 
 
-def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], None] = print) -> DemoResult:
+def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], None] = print, *,
+              past_waves: int = 4, districts: dict[str, int] | None = None, open_responses: int | None = None) -> DemoResult:
+    """Load the demo agency. ``past_waves``, ``districts`` (name: population) and
+    ``open_responses`` (default: a twentieth of ``per_wave``) make bigger data for benchmarks."""
+    districts = districts or DISTRICTS
     session = db.session
     rng = np.random.default_rng(seed)
     agency = Agency(
@@ -172,7 +176,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
         staff[roles[0]] = user
     session.flush()
 
-    _population_targets(agency)
+    _population_targets(agency, districts)
 
     # Every interface language the questionnaire has text for; the drafts are accepted explicitly,
     # as a survey manager would have to (the demo says so: none has had a fluent reviewer).
@@ -180,8 +184,8 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
     wave_languages = [code for code in current_app.config["LANGUAGES"] if code in instrument_languages]
     current_start = _quarter_start(today())
     waves: list[Wave] = []
-    areas = neighbourhoods(seed)
-    for back in (4, 3, 2, 1, 0):
+    areas = neighbourhoods(seed, districts)
+    for back in range(past_waves, -1, -1):
         start = _shift_quarter(current_start, -back)
         opens = start + dt.timedelta(days=7)
         closes = _shift_quarter(start, 1) - dt.timedelta(days=14)
@@ -199,7 +203,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
             languages=wave_languages,
             accepted_draft_languages=[code for code in wave_languages if code != "en"],
             published=back > 0,
-            strata=[WaveStratum(name=name, population=pop) for name, pop in DISTRICTS.items()],
+            strata=[WaveStratum(name=name, population=pop) for name, pop in districts.items()],
             area_kind=AreaKind.NEIGHBOURHOOD,
             area_source=AreaSource.INVITATION,
             publish_areas=back > 0,
@@ -212,8 +216,10 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
 
     inst = instrument_for_wave(waves[0])
     for order, wave in enumerate(waves):
-        n = per_wave if order < 4 else max(per_wave // 20, 20)
-        _simulate_wave(rng, wave, inst, order, n, closed=order < 4, areas=areas, area_rng=np.random.default_rng(seed + 100 + order))
+        closed = order < past_waves
+        n = per_wave if closed else (open_responses if open_responses is not None else max(per_wave // 20, 20))
+        _simulate_wave(rng, wave, inst, order, n, closed=closed, areas=areas,
+                       area_rng=np.random.default_rng(seed + 100 + order), populations=districts)
         echo(f"{wave.slug}: {n} simulated responses")
 
     codes = _open_wave_codes(waves[-1], 5)
@@ -233,10 +239,10 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
     return DemoResult(agency, waves[-1], codes)
 
 
-def _population_targets(agency: Agency) -> None:
-    total = sum(DISTRICTS.values())
+def _population_targets(agency: Agency, districts: dict[str, int]) -> None:
+    total = sum(districts.values())
     rows: list[tuple[str, str, float]] = []
-    rows += [("district", name, float(pop)) for name, pop in DISTRICTS.items()]
+    rows += [("district", name, float(pop)) for name, pop in districts.items()]
     rows += [("age_band", str(code), total * share) for code, share in enumerate(AGE_SHARE, start=1)]
     rows += [("sex", str(code), total * share) for code, share in enumerate(SEX_SHARE, start=1)]
     rows += [("race_eth", group, total * share) for group, share in zip(RACE_GROUPS, RACE_SHARE, strict=True)]
@@ -269,12 +275,13 @@ def _to_choice(latent: np.ndarray, k: int, rng: np.random.Generator, favourable_
 
 
 def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, order: int, n: int, closed: bool,
-                   areas: list[Neighbourhood], area_rng: np.random.Generator) -> None:
+                   areas: list[Neighbourhood], area_rng: np.random.Generator,
+                   populations: dict[str, int] = DISTRICTS) -> None:
     session = db.session
-    districts = list(DISTRICTS)
+    districts = list(populations)
     # Stratified sample: invitations proportional to population; response rate about 30%.
-    total_pop = sum(DISTRICTS.values())
-    invited_per = {d: int(round(n / 0.3 * DISTRICTS[d] / total_pop)) for d in districts}
+    total_pop = sum(populations.values())
+    invited_per = {d: int(round(n / 0.3 * populations[d] / total_pop)) for d in districts}
     # Respondents per district follow the invitations, varied a little.
     resp_district = rng.choice(districts, size=n, p=[invited_per[d] / sum(invited_per.values()) for d in districts])
 
@@ -298,7 +305,7 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
 
     level = (
         5.4
-        + np.array([DISTRICT_LEVEL[d] + DISTRICT_DRIFT[d] * order for d in resp_district])
+        + np.array([DISTRICT_LEVEL.get(d, 0.0) + DISTRICT_DRIFT.get(d, 0.1) * order for d in resp_district])
         + np.array(RACE_LEVEL)[race]
         + 0.25 * (age - 3.5)
         + 0.3 * (tenure == 1)
@@ -358,7 +365,7 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
                 "area": str(resp_area[i]),
                 "language": str(languages[i]),
                 "channel": str(channels[i]),
-                "selection_probability": invited_per[district] / DISTRICTS[district],
+                "selection_probability": invited_per[district] / populations[district],
                 "submitted_on": week_of(first_day + dt.timedelta(days=int(day_offsets[i]))),
             }
         )
@@ -401,7 +408,7 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
                     "stratum": district,
                     # A used code keeps no area (the response has it); an unused one keeps its own.
                     "area": None if was_used else local[j % len(local)],
-                    "selection_probability": invited_per[district] / DISTRICTS[district],
+                    "selection_probability": invited_per[district] / populations[district],
                     "status": status if not was_used else InvitationStatus.SENT.value,
                     "batch": f"{wave.slug}-mailing",
                     "created_on": wave.opens_on - dt.timedelta(days=5),
@@ -411,6 +418,24 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
             )
     session.execute(insert(Invitation), invitation_rows)
     session.flush()
+
+
+def demo_codes(count: int, echo: Callable[[str], None] = print) -> list[str]:
+    """New access codes for the demo's open wave (codes are kept only as hashes, so the ones
+    printed when the demo was loaded cannot be shown again); the caller commits."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    wave = db.session.scalars(select(Wave).where(Wave.opens_on <= today(), Wave.closes_on >= today(),
+                                                 Wave.mode == WaveMode.INVITATION).order_by(Wave.opens_on.desc())).first()
+    if wave is None or count <= 0:
+        echo("No invitation wave is open: make one in the staff console, then codes with "
+             "`flask --app wsgi invitations create --wave SLUG --stratum NAME --count 5`.")
+        return []
+    codes = _open_wave_codes(wave, count)
+    echo(f"New access codes for the open wave {wave.slug} (each works once, at {base}/survey/; "
+         f"more with `make run` again or `flask --app wsgi demo --if-empty --codes 5`):")
+    for code in codes:
+        echo(code)
+    return codes
 
 
 def _open_wave_codes(wave: Wave, count: int) -> list[str]:

@@ -18,11 +18,12 @@ import io
 import json
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -138,8 +139,12 @@ def _check_waves(waves: Sequence[Wave]) -> list[Wave]:
     return sorted(waves, key=lambda w: (w.opens_on, w.slug))
 
 
-def build(waves: Sequence[Wave], include_text: bool = False) -> Export:
-    """The respondent-level table and its codebook for one or more waves of the same instrument."""
+def build(waves: Sequence[Wave], include_text: bool = False, response_ids: Collection[str] | None = None) -> Export:
+    """The respondent-level table and its codebook for one or more waves of the same instrument.
+
+    ``response_ids`` limits the rows to those responses (an empty collection: the codebook
+    alone), so that a cache can add a wave's new responses to the rows it already has.
+    """
     waves = _check_waves(waves)
     definitions = {w.id: definition_of(w.instrument_version) for w in waves}
     newest: InstrumentDef = max(definitions.values(), key=lambda d: d.version)
@@ -239,13 +244,16 @@ def build(waves: Sequence[Wave], include_text: bool = False) -> Export:
 
     # ---- rows
     rows: list[list[Any]] = []
-    for wave in waves:
-        responses = db.session.scalars(select(Response).where(Response.wave_id == wave.id).order_by(Response.id)).all()
+    for wave in waves if response_ids is None or response_ids else ():
+        chosen = Response.wave_id == wave.id
+        if response_ids is not None:
+            chosen &= Response.id.in_(list(response_ids))
+        responses = db.session.scalars(select(Response).where(chosen).order_by(Response.id)).all()
         answers: dict[str, dict[str, list[Answer]]] = defaultdict(lambda: defaultdict(list))
         # Plain rows, not ORM objects: a wave has tens of thousands of answers.
         for answer in db.session.execute(
             select(Answer.response_id, Answer.item_key, Answer.code, Answer.text)
-            .join(Response).where(Response.wave_id == wave.id).order_by(Answer.ordinal)
+            .join(Response).where(chosen).order_by(Answer.ordinal)
         ):
             answers[answer.response_id][answer.item_key].append(answer)
         for response in responses:
@@ -355,11 +363,73 @@ def write(export: Export, directory: str | Path) -> tuple[Path, Path]:
     return csv_path, codebook_path
 
 
-def to_zip(export: Export) -> bytes:
+def to_zip(export: Export, *, statistics_files: bool = False, language: str = "en") -> bytes:
+    """The CSV and codebook; with ``statistics_files`` also ``responses.sav`` (SPSS) and
+    ``responses.dta`` (Stata) carrying the labels in ``language``."""
     buffer = io.BytesIO()
     text = io.StringIO(newline="")
     write_csv(export, text)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(CSV_NAME, text.getvalue().encode("utf-8"))
         archive.writestr(CODEBOOK_NAME, (codebook_json(export) + "\n").encode("utf-8"))
+        if statistics_files:
+            sav, dta = spss_and_stata(export, language)
+            archive.writestr(SAV_NAME, sav)
+            archive.writestr(DTA_NAME, dta)
     return buffer.getvalue()
+
+
+SAV_NAME, DTA_NAME = "responses.sav", "responses.dta"
+#: Stata labels are at most 80 characters.
+STATA_LABEL = 80
+
+
+def _labelled(export: Export, language: str) -> tuple[pd.DataFrame, dict[str, str], dict[str, dict[Any, str]], dict[str, list[Any]]]:
+    """The export as a typed frame with variable labels, value labels and missing codes."""
+    variables = {v["name"]: v for v in export.codebook["variables"]}
+    frame = pd.DataFrame(export.rows, columns=export.columns, dtype=object)
+    labels, values, missing = {}, {}, {}
+    for name in export.columns:
+        var = variables[name]
+        labels[name] = (var["label"].get(language) or var["label"].get("en") or name)
+        if var["type"] not in ("string", "text"):
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+            coded = {v["code"]: (v["label"].get(language) or v["label"].get("en") or str(v["code"]))
+                     for v in var.get("values", []) if isinstance(v.get("code"), (int, float))}
+            if coded:
+                values[name] = coded
+            if var.get("missing_codes"):
+                missing[name] = list(var["missing_codes"])
+        else:
+            frame[name] = frame[name].map(lambda v: "" if v is None else str(v))
+    return frame, labels, values, missing
+
+
+def spss_and_stata(export: Export, language: str = "en") -> tuple[bytes, bytes]:
+    """SPSS ``.sav`` and Stata ``.dta`` files of the export, with variable labels, value labels and
+    missing-value codes (SPSS: user-missing values; Stata: extended missing values .a, .b, ...
+    labelled like the codes they stand for), written with pyreadstat."""
+    import tempfile
+
+    import pyreadstat
+
+    frame, labels, values, missing = _labelled(export, language)
+    with tempfile.TemporaryDirectory() as tmp:
+        sav, dta = Path(tmp) / SAV_NAME, Path(tmp) / DTA_NAME
+        pyreadstat.write_sav(frame, str(sav), column_labels=labels, variable_value_labels=values,
+                             missing_ranges={k: list(v) for k, v in missing.items()})
+        stata = frame.copy()
+        stata_values = {k: dict(v) for k, v in values.items()}
+        stata_missing = {}
+        for name, codes in missing.items():
+            letters = {code: chr(ord("a") + i) for i, code in enumerate(sorted(codes)[:26])}
+            column = stata[name].astype(object)
+            stata[name] = column.map(lambda v, letters=letters: letters.get(int(v), v) if v == v and v is not None
+                                     and float(v).is_integer() and int(v) in letters else v)
+            stata_missing[name] = sorted(letters.values())
+            for code, letter in letters.items():
+                if code in stata_values.get(name, {}):
+                    stata_values[name][letter] = stata_values[name].pop(code)
+        pyreadstat.write_dta(stata, str(dta), column_labels=[labels[c][:STATA_LABEL] for c in stata.columns],
+                             variable_value_labels=stata_values, missing_user_values=stata_missing)
+        return sav.read_bytes(), dta.read_bytes()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel import Locale, UnknownLocaleError
 from flask import current_app, g, request, session
 
 
@@ -81,3 +82,17 @@ def _choose() -> str:
 def current_code() -> str | None:
     """Our code for the language of this request (Babel may name it otherwise: tl is 'fil')."""
     return g.get("lang_code")
+
+
+def language_name(code: str, in_language: str) -> str:
+    """A language's name in another language ("es" in English: "Spanish"), for staff pages;
+    the English name (or the code) when the locale data has none."""
+    try:
+        display = Locale.parse(in_language)
+        name = display.languages.get(code) or Locale.parse(code).get_display_name(display)
+    except (UnknownLocaleError, ValueError, TypeError):
+        name = None
+    if not name:
+        known = KNOWN.get(code)
+        return known.english if known else code
+    return name[:1].upper() + name[1:]

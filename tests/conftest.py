@@ -80,6 +80,7 @@ def make_test_app(database_url: str, tmp_path: Path, **overrides: Any) -> Flask:
         "CODE_HASH_KEY": secrets.token_urlsafe(32),
         "COMPLAINT_KEY_FILE": str(tmp_path / "complaint_keys"),
         "RESULTS_CACHE_DIR": str(tmp_path / "results-cache"),
+        "LETTERS_DIR": str(tmp_path / "letters"),
         "WTF_CSRF_ENABLED": False,
         "LANGUAGES": ["en", "es", "ar"],
         "SERVER_NAME": None,

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import (
+    Agency,
     Answer,
     Complaint,
     ComplaintStatus,
@@ -106,3 +107,19 @@ def test_demo_complaints_have_a_history_and_the_audit_chain_holds(app, client, r
     assert history.index("to Closed") < history.index("to Acknowledged")
     fresh = client.get(f"/staff/complaints/{received_only.id}").get_data(as_text=True)
     assert "Status changed" not in fresh[fresh.index("<h2>History"):]
+
+
+def test_a_second_run_prints_fresh_usable_codes(app, runner):
+    """`make run` on a loaded demo: nothing is loaded again, and new working codes are printed."""
+    _load(runner)
+    result = runner.invoke(args=["demo", "--if-empty", "--codes", "3"])
+    assert result.exit_code == 0, result.output
+    assert "already loaded" in result.output and "New access codes for the open wave" in result.output
+    codes = [line for line in result.output.splitlines() if CODE_LINE.match(line)]
+    assert len(codes) == 3
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Agency)) == 1
+        for code in codes:
+            invitation = db.session.scalars(
+                select(Invitation).where(Invitation.code_hash == keyed_hash("invitation", normalize_code(code)))).one()
+            assert not invitation.used and db.session.get(Wave, invitation.wave_id).status() == "open"

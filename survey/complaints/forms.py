@@ -208,13 +208,30 @@ class ReplyForm(FlaskForm):
 # --- staff ----------------------------------------------------------------------------------
 
 
-class StaffMessageForm(FlaskForm):
+class StaffReplyForm(FlaskForm):
+    """A message the resident reads with their receipt code."""
+
     body = TextAreaField(
-        _l("Message"),
+        _l("Message to the resident"),
+        description=_l("The resident will see this when they check their complaint with their receipt code."),
         filters=[_strip],
         validators=[
-            DataRequired(_l("Write the message before sending it")),
-            Length(max=LONG, message=_l("Shorten the message to %(max)d characters or fewer")),
+            DataRequired(_l("Write the reply before sending it")),
+            Length(max=LONG, message=_l("Shorten the reply to %(max)d characters or fewer")),
+        ],
+    )
+
+
+class NoteForm(FlaskForm):
+    """A note for staff only."""
+
+    body = TextAreaField(
+        _l("Internal note"),
+        description=_l("Only staff see internal notes. The resident never sees them."),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Write the note before saving it")),
+            Length(max=LONG, message=_l("Shorten the note to %(max)d characters or fewer")),
         ],
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from .. import audit
 from ..auth import current_user, roles_required
 from ..context import current_agency
 from ..db import db
-from ..menu import register
+from ..menu import Fact, Panel, register, register_panel
 from ..models import Channel, Complaint, ComplaintStatus, Disposition, Role, StaffUser
 from . import service
 from .forms import (
@@ -26,9 +27,10 @@ from .forms import (
     DISPOSITION_LABELS,
     STATUS_LABELS,
     AssignForm,
+    NoteForm,
     QueueFilterForm,
     StaffIntakeForm,
-    StaffMessageForm,
+    StaffReplyForm,
     StatusForm,
     options,
 )
@@ -41,6 +43,43 @@ register(_l("Complaints"), "complaint_staff.queue", (Role.INVESTIGATOR,), order=
 register(_l("Take a complaint"), "complaint_staff.intake", (Role.INVESTIGATOR,), order=41)
 
 investigator_only = roles_required(Role.INVESTIGATOR)
+#: Complaints per page of the queue.
+QUEUE_PAGE = 50
+
+
+def _complaints_panels(user: StaffUser) -> list[Panel]:
+    """Open, overdue, unassigned and own complaints, and unread messages from residents (counts only:
+    the dashboard shows no complaint, so it writes nothing to the audit log)."""
+    agency = current_agency()
+    open_ = db.session.scalars(
+        select(Complaint).where(Complaint.agency_id == agency.id, Complaint.status != ComplaintStatus.CLOSED)).all()
+    overdue = sum(1 for c in open_ if service.deadlines(c, agency).overdue)
+    unassigned = sum(1 for c in open_ if c.assigned_to_id is None)
+    mine = sum(1 for c in open_ if c.assigned_to_id == user.id)
+    unread = sum(1 for c in open_ for m in c.messages if m.author == "resident" and m.read_on is None)
+    queue = "complaint_staff.queue"
+
+    def n(value: int) -> str:
+        return format_decimal(value, "#,##0")
+
+    facts = [Fact(_("Open complaints"), n(len(open_)), url_for(queue, status="open")),
+             Fact(_("Overdue"), n(overdue), url_for(queue, status="open", overdue="y")),
+             Fact(_("Assigned to you"), n(mine), url_for(queue, status="open", assigned="me")),
+             Fact(_("Not assigned"), n(unassigned), url_for(queue, status="open", assigned="none"))]
+    todo = []
+    if overdue:
+        todo.append((ngettext("%(count)s complaint is overdue.", "%(count)s complaints are overdue.", overdue, count=n(overdue)),
+                     url_for(queue, status="open", overdue="y")))
+    if unassigned:
+        todo.append((ngettext("%(count)s complaint has no investigator.", "%(count)s complaints have no investigator.",
+                              unassigned, count=n(unassigned)), url_for(queue, status="open", assigned="none")))
+    if unread:
+        todo.append((ngettext("%(count)s new message from a resident.", "%(count)s new messages from residents.", unread,
+                              count=n(unread)), url_for(queue, status="open")))
+    return [Panel(_("Complaints"), facts, todo)]
+
+
+register_panel(_complaints_panels, (Role.INVESTIGATOR,), order=20)
 
 
 @bp.context_processor
@@ -80,6 +119,8 @@ def _load(complaint_id: str, for_write: bool = False) -> Complaint:
 def queue():
     agency = current_agency()
     form = QueueFilterForm(request.args)
+    people = _investigators(agency)
+    form.assigned.choices = list(form.assigned.choices) + options([(f"u{u.id}", u.name) for u in people])
     form.validate()
     complaints = db.session.scalars(select(Complaint).where(Complaint.agency_id == agency.id)).all()
     user = current_user()
@@ -98,13 +139,27 @@ def queue():
             continue
         if form.assigned.data == "none" and complaint.assigned_to_id is not None:
             continue
+        if (form.assigned.data or "").startswith("u") and f"u{complaint.assigned_to_id}" != form.assigned.data:
+            continue
         rows.append((complaint, due))
     # Overdue first, then the nearest deadline, then the oldest.
     rows.sort(key=lambda r: (not r[1].overdue, r[0].status == ComplaintStatus.CLOSED, _next_due(r), r[0].received_on))
+    pages = max(1, -(-len(rows) // QUEUE_PAGE))
+    page = request.args.get("page", "1")
+    page = min(max(int(page), 1), pages) if page.isascii() and page.isdigit() and len(page) < 6 else 1
+    shown = rows[(page - 1) * QUEUE_PAGE: page * QUEUE_PAGE]
     db.write()
-    _audit("complaint.queue", None, filters=dict(request.args.items()), shown=len(rows))
+    _audit("complaint.queue", None, filters=dict(request.args.items()), shown=len(shown))
     db.session.commit()
-    return render_template("complaints/staff/queue.html", form=form, rows=rows)
+    filters = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("complaints/staff/queue.html", form=form, rows=shown, total=len(rows), page=page,
+                           pages=pages, first=(page - 1) * QUEUE_PAGE + 1, filters=filters)
+
+
+def _investigators(agency) -> list[StaffUser]:
+    users = db.session.scalars(
+        select(StaffUser).where(StaffUser.agency_id == agency.id, StaffUser.active.is_(True)).order_by(StaffUser.name)).all()
+    return [u for u in users if u.has_role(Role.INVESTIGATOR)]
 
 
 def _next_due(row: tuple[Complaint, service.Deadlines]):
@@ -146,25 +201,24 @@ def receipt():
 
 def _render_detail(complaint: Complaint, status: int = 200, **forms: Any):
     agency = current_agency()
-    investigators = db.session.scalars(
-        select(StaffUser).where(StaffUser.agency_id == agency.id, StaffUser.active.is_(True)).order_by(StaffUser.name)
-    ).all()
     assign = forms.get("assign") or AssignForm(prefix="assign")
-    assign.assignee.choices = options(
-        [("", _("No one"))] + [(str(u.id), u.name) for u in investigators if u.has_role(Role.INVESTIGATOR)]
-    )
+    assign.assignee.choices = options([("", _("No one"))] + [(str(u.id), u.name) for u in _investigators(agency)])
     if not assign.is_submitted():
         assign.assignee.data = str(complaint.assigned_to_id or "")
     status_form = forms.get("status_form") or StatusForm(prefix="status")
+    position = service.STATUS_PATH.index(complaint.status)
+    next_step = service.STATUS_PATH[position + 1] if position + 1 < len(service.STATUS_PATH) else None
+    # Only the current status (shown, chosen) and the one step that may follow it.
+    status_form.status.choices = options(
+        [(complaint.status.value, _("%(status)s (now)", status=STATUS_LABELS[complaint.status]))]
+        + ([(next_step.value, STATUS_LABELS[next_step])] if next_step else []))
+    if not status_form.is_submitted():
+        status_form.status.data = complaint.status.value
     messages = [
         {"author": m.author, "body": service.body_of(m), "on": m.created_on, "read_on": m.read_on,
          "staff": db.session.get(StaffUser, m.staff_user_id).name if m.staff_user_id else None}
         for m in complaint.messages
     ]
-    next_step = None
-    position = service.STATUS_PATH.index(complaint.status)
-    if position + 1 < len(service.STATUS_PATH):
-        next_step = service.STATUS_PATH[position + 1]
     body = render_template(
         "complaints/staff/detail.html",
         complaint=complaint,
@@ -174,8 +228,8 @@ def _render_detail(complaint: Complaint, status: int = 200, **forms: Any):
         next_step=next_step,
         assign=assign,
         status_form=status_form,
-        note_form=forms.get("note_form") or StaffMessageForm(prefix="note"),
-        message_form=forms.get("message_form") or StaffMessageForm(prefix="message"),
+        note_form=forms.get("note_form") or NoteForm(prefix="note"),
+        message_form=forms.get("message_form") or StaffReplyForm(prefix="message"),
         form=forms.get("form_with_errors") or StatusForm(prefix="unused", formdata=None),
         # Read after the caller committed its audit event, so this page load is always listed.
         history=complaint_history(db.session, complaint),
@@ -225,7 +279,10 @@ def status(complaint_id: str):
         flash(_("This complaint is closed. A closed complaint cannot change status."), "error")
         return redirect(url_for("complaint_staff.detail", complaint_id=complaint.id), code=303)
     form = StatusForm(prefix="status")
-    if form.validate_on_submit():
+    if form.validate_on_submit() and form.status.data == complaint.status.value:
+        flash(_("The status is unchanged."), "success")
+        return redirect(url_for("complaint_staff.detail", complaint_id=complaint.id), code=303)
+    if not form.errors:
         new = ComplaintStatus(form.status.data)
         disposition = Disposition(form.disposition.data) if form.disposition.data else None
         old = complaint.status
@@ -250,7 +307,7 @@ def status(complaint_id: str):
 
 def _post_message(complaint_id: str, author: str, prefix: str, done: str):
     complaint = _load(complaint_id, for_write=True)
-    form = StaffMessageForm(prefix=prefix)
+    form = (NoteForm if author == "note" else StaffReplyForm)(prefix=prefix)
     if form.validate_on_submit():
         message = service.add_message(db.session, complaint, author, form.body.data, current_user().id)
         _audit(f"complaint.{'note' if author == 'note' else 'message'}", complaint, seq=message.seq)
@@ -266,10 +323,10 @@ def _post_message(complaint_id: str, author: str, prefix: str, done: str):
 @bp.post("/<complaint_id>/note")
 @investigator_only
 def note(complaint_id: str):
-    return _post_message(complaint_id, "note", "note", _("Note added."))
+    return _post_message(complaint_id, "note", "note", _("Internal note saved. Only staff can see it."))
 
 
 @bp.post("/<complaint_id>/message")
 @investigator_only
 def message(complaint_id: str):
-    return _post_message(complaint_id, "staff", "message", _("Message sent. The resident sees it when they use their receipt code."))
+    return _post_message(complaint_id, "staff", "message", _("Reply sent. The resident sees it when they use their receipt code."))

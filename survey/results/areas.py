@@ -16,12 +16,10 @@ from typing import Any
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
 from analysis.sae import AreaEstimates, area_estimates
 
-from ..db import db
-from ..models import AreaKind, Response, Wave
+from ..models import AreaKind, Wave
 from . import present, service
 
 #: Bump when the cached objects change shape or meaning.
@@ -52,13 +50,8 @@ def _definition(wave: Wave) -> list[Any]:
 
 def estimates(wave: Wave, min_n: int) -> tuple[AreaEstimates, Any]:
     """The wave's area estimates and its codebook, from the results cache when it has them."""
-    # The comparison's fingerprint counts responses per stratum; the areas' counts join it here.
-    counts = db.session.execute(
-        select(Response.area, func.count()).where(Response.wave_id == wave.id)
-        .group_by(Response.area).order_by(Response.area)
-    ).all()
-    key = service._fingerprint([wave], {"v": CACHE_VERSION, "areas": _definition(wave), "min_n": min_n,
-                                        "area_counts": [[str(a), int(n)] for a, n in counts]})
+    # The wave's key changes with every new response; the areas' definition joins it here.
+    key = service.wave_key(wave, {"v": CACHE_VERSION, "areas": _definition(wave), "min_n": min_n})
 
     def compute() -> tuple[AreaEstimates, dict[str, Any]]:
         frame, codebook = service.export_table([wave])

@@ -102,3 +102,18 @@ def parse_areas(text: str) -> list[dict]:
     if len(rows) < 3:
         raise ValueError("a small-area model needs at least 3 areas")
     return rows
+
+
+@click.command("results-warm")
+@click.option("--fresh", is_flag=True, help="Empty the cache first (after responses were changed outside the platform).")
+@with_appcontext
+def warm_command(fresh: bool) -> None:
+    """Compute every wave's results into the results cache, so that comparisons open at once."""
+    from ..context import current_agency
+
+    if fresh:
+        click.echo(f"Removed {service.forget()} cached file(s).")
+    with current_app.test_request_context():
+        waves = list(db.session.scalars(select(Wave).where(Wave.agency_id == current_agency().id)))
+        done = service.warm(waves)
+    click.echo(f"Results of {done} wave(s) are in the cache.")

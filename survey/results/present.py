@@ -3,10 +3,14 @@ formatted for the locale, plain sentences about changes, and the charts."""
 
 from __future__ import annotations
 
+import functools
 import math
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
+from babel.numbers import format_percent as babel_percent
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 
@@ -14,10 +18,30 @@ from analysis.io import Codebook
 from analysis.plots import Series, small_multiples_svg, trend_svg
 
 from ..context import locale_code
+from ..models import today
 
 
 def lang() -> str:
     return locale_code()
+
+
+@functools.lru_cache(maxsize=32)
+def _symbols(code: str) -> tuple[dict[int, str], str]:
+    """The locale's decimal and group symbols (as a str.translate table) and its percent sign."""
+    return ({ord("."): get_decimal_symbol(code), ord(","): get_group_symbol(code)},
+            babel_percent(0.5, "0%", locale=code).replace("50", ""))
+
+
+def fixed(value: float | int, decimals: int = 1, *, signed: bool = False, percent: bool = False) -> str:
+    """``value`` with ``decimals`` places, thousands grouped, in the visitor's locale: the same text
+    as Babel's ``format_decimal(value, "#,##0.0")`` (half-even rounding of the decimal value), at a
+    fraction of the cost; a comparison page formats thousands of numbers. The tests compare both."""
+    table, sign = _symbols(lang())
+    number = Decimal(repr(float(value)) if isinstance(value, float) else value)
+    if percent:
+        number *= 100
+    text = f"{number:{'+' if signed else ''},.{decimals}f}".translate(table)
+    return text + sign if percent else text
 
 
 def measure_label(codebook: Codebook, key: str, language: str | None = None) -> str:
@@ -43,11 +67,16 @@ def row_label(codebook: Codebook, row: Any) -> str:
     return label
 
 
-def by_label(codebook: Codebook, by: str) -> str:
+def by_label(codebook: Codebook | None, by: str) -> str:
     """A breakdown's short name (the codebook's label is the question's wording)."""
     names = {"district": _("District"), "age_band": _("Age band"), "sex": _("Sex"), "race_eth": _("Race and ethnicity"),
              "tenure": _("Housing tenure"), "education": _("Education"), "home_language": _("Language spoken at home")}
-    return names.get(by) or measure_label(codebook, by)
+    return names.get(by) or (measure_label(codebook, by) if codebook is not None else by)
+
+
+def review_status(status: str) -> str:
+    """A questionnaire translation's review status in words."""
+    return {"draft": _("draft, not reviewed"), "reviewed": _("reviewed"), "approved": _("approved")}.get(status, status)
 
 
 def is_proportion(row: Any) -> bool:
@@ -59,30 +88,33 @@ def number(value: float | None, row: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if is_proportion(row):
-        return format_percent(value, "#,##0.0%")
-    return format_decimal(value, "#,##0.0")
+        return fixed(round(value, 3) + 0.0, percent=True)
+    return fixed(round(value, 1) + 0.0)
 
 
 def change(value: float, row: Any, signed: bool = True) -> str:
-    """A difference in points (percentage points for proportions)."""
+    """A difference in points (percentage points for proportions); never "-0.0" (a change that
+    rounds to nothing has no sign)."""
     if value is None or math.isnan(value):
         return "–"
-    shown = value * 100 if is_proportion(row) else value
-    return format_decimal(shown, "+#,##0.0;-#,##0.0" if signed else "#,##0.0")
+    shown = round(value * 100 if is_proportion(row) else value, 1)
+    if shown == 0:
+        return fixed(0.0)
+    return fixed(shown, signed=signed)
 
 
 def pvalue(p: float | None) -> str:
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "–"
     if p < 0.001:
-        return "< " + format_decimal(0.001, "0.000")
-    return format_decimal(p, "0.000")
+        return "< " + fixed(0.001, 3)
+    return fixed(p, 3)
 
 
 def deff(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return format_decimal(value, "0.00")
+    return fixed(value, 2)
 
 
 def sentence(row: Any, label: str, level: float, adjust: str = "holm", alpha: float = 0.05) -> str:
@@ -111,6 +143,12 @@ def sentence(row: Any, label: str, level: float, adjust: str = "holm", alpha: fl
         return _("%(label)s fell %(size)s points from %(first)s to %(last)s (%(pct)s%% CI %(low)s to %(high)s); "
                  "this change is larger than chance would explain.", label=label, size=size, first=first, last=last,
                  pct=pct, low=low, high=high)
+    if row["ci_low"] > 0 or row["ci_high"] < 0:
+        # The unadjusted interval leaves out zero but the adjusted test does not: say both.
+        return _("%(label)s: no detectable change from %(first)s to %(last)s once the other comparisons in this table "
+                 "are allowed for (%(change)s points; unadjusted %(pct)s%% CI %(low)s to %(high)s; adjusted p %(p)s).",
+                 label=label, first=first, last=last, change=change(row["difference"], row), pct=pct, low=low, high=high,
+                 p=pvalue(p))
     return _("%(label)s: no detectable change from %(first)s to %(last)s (%(change)s points, %(pct)s%% CI %(low)s to %(high)s).",
              label=label, first=first, last=last, change=change(row["difference"], row), pct=pct, low=low, high=high)
 
@@ -202,67 +240,147 @@ def chart_alt(kind: str, est: pd.DataFrame, codebook: Codebook, measure: str, by
     return trend_alt([series(est, measure, value_label(codebook, by, d), by=by, domain=str(d)) for d in domains], level)
 
 
-def _cell(e: Any, row: Any) -> dict[str, Any]:
+def _cell(e: Any, row: Any, min_n: int) -> dict[str, Any]:
+    withheld = int(e["n"]) < min_n
     return {"estimate": number(e["estimate"], row), "low": number(e["ci_low"], row), "high": number(e["ci_high"], row),
-            "n": format_decimal(int(e["n"]), "#,##0"), "deff": deff(e["deff"]), "withheld": bool(e.get("withheld"))}
+            "n": fixed(int(e["n"]), 0), "deff": deff(e["deff"]), "withheld": withheld}
 
 
-def compare_view(comparison: Any, by: str, adjust: str) -> dict[str, Any]:
-    """Rows for the comparison page: per measure (and per domain of ``by``) the wave estimates,
-    the change from the first to the last wave, its interval, p-values and the sentence."""
-    t = comparison.tables
-    cb = comparison.codebook
-    est = t.estimates.assign(by=t.estimates["by"].fillna(""), domain=t.estimates["domain"].fillna(""))
-    lookup = {(r.mi, r.by, r.domain, r.wave): r._asdict() for r in est.itertuples(index=False)}
-    ch = t.changes
-    ch = ch[ch["comparable"]]  # a change involving a wave without answers is not shown as a change
-    main = ch[ch["comparison"] == "first_last"].assign(by=lambda d: d["by"].fillna(""), domain=lambda d: d["domain"].fillna(""))
-    trend = ch[ch["comparison"] == "trend"].assign(by=lambda d: d["by"].fillna(""), domain=lambda d: d["domain"].fillna(""))
-    changes = {(r.mi, r.by, r.domain): r._asdict() for r in main.itertuples(index=False)}
-    trends = {(r.mi, r.by, r.domain): r._asdict() for r in trend.itertuples(index=False)}
+def verdict(c: Any, adjust: str, alpha: float) -> str:
+    """A change in two or three words: the adjusted test's answer."""
+    if c["too_few"]:
+        return _("Too few to compare")
+    p = c["p_holm"] if adjust == "holm" else c["p_bh"]
+    if p < alpha:
+        return _("Detectable rise") if c["difference"] > 0 else _("Detectable fall")
+    return _("No detectable change")
 
-    def rows(measures: pd.DataFrame, group: str, domains: list[str]) -> list[dict[str, Any]]:
+
+def wave_columns(comparison: Any) -> list[dict[str, Any]]:
+    """The compared waves in order, each marked provisional while it can still take answers."""
+    day = today()
+    by_slug = {w.slug: w for w in comparison.waves}
+    return [{"slug": slug, "title": by_slug[slug].title if slug in by_slug else slug,
+             "provisional": slug in by_slug and by_slug[slug].last_day() >= day} for slug in comparison.tables.waves]
+
+
+class CompareView:
+    """What each section of the comparison page shows, built only when that section is asked for."""
+
+    def __init__(self, comparison: Any, by: str, adjust: str) -> None:
+        self.comparison, self.by, self.adjust = comparison, by, adjust
+        t = self.t = comparison.tables
+        self.cb = comparison.codebook
+        est = t.estimates
+        # Plain object columns: iterating pandas' string arrays costs a call per cell.
+        self._est = est.assign(by=est["by"].fillna("").astype(object), domain=est["domain"].fillna("").astype(object),
+                               wave=est["wave"].astype(object))
+        ch = t.changes[t.changes["comparable"].astype(bool)]  # a change involving a wave without answers is not shown
+        ch = ch.assign(by=ch["by"].fillna("").astype(object), domain=ch["domain"].fillna("").astype(object))
+        self._changes = ch
+        self.indexes = t.measures[t.measures["kind"] == "index"]
+        self.items = t.measures[t.measures["kind"] != "index"]
+        self.pct = int(round(t.level * 100))
+        self._lookups: dict[str, dict[tuple, dict[str, Any]]] = {}
+        self._change_maps: dict[str, dict[str, dict[tuple, dict[str, Any]]]] = {}
+
+    def _lookup(self, group: str) -> dict[tuple, dict[str, Any]]:
+        if group not in self._lookups:
+            e = self._est[self._est["by"].to_numpy() == group]
+            self._lookups[group] = {(r.mi, r.domain, r.wave): r._asdict() for r in e.itertuples(index=False)}
+        return self._lookups[group]
+
+    def _change_map(self, kind: str, group: str) -> dict[tuple, dict[str, Any]]:
+        if kind not in self._change_maps:
+            ch = self._changes
+            maps: dict[str, dict[tuple, dict[str, Any]]] = {}
+            for r in ch[ch["comparison"].to_numpy() == kind].itertuples(index=False):
+                maps.setdefault(r.by, {})[(r.mi, r.domain)] = r._asdict()
+            self._change_maps[kind] = maps
+        return self._change_maps[kind].get(group, {})
+
+    def change_text(self, c: dict[str, Any], label: str) -> dict[str, Any]:
+        p = c["p_holm"] if self.adjust == "holm" else c["p_bh"]
+        return {"difference": change(c["difference"], c), "low": change(c["ci_low"], c), "high": change(c["ci_high"], c),
+                "p": pvalue(p), "too_few": bool(c["too_few"]), "verdict": verdict(c, self.adjust, self.t.alpha),
+                "detectable": bool(p < self.t.alpha) and not c["too_few"],
+                "sentence": sentence(c, label, self.t.level, self.adjust, self.t.alpha)}
+
+    def rows(self, measures: pd.DataFrame, group: str = "", domains: list[str] | None = None) -> list[dict[str, Any]]:
+        """Per measure (and domain of ``group``): the wave estimates and the first-to-last change."""
+        t, cb = self.t, self.cb
+        domains = domains if domains is not None else [""]
+        lookup = self._lookup(group)
+        changes = self._change_map("first_last", group)
         out = []
         for m in measures.itertuples(index=False):
             mrow = m._asdict()
             label = row_label(cb, mrow)
             for d in domains:
-                cells = [(_cell(lookup[(m.mi, group, d, w)], mrow) if (m.mi, group, d, w) in lookup else None) for w in t.waves]
+                cells = [(_cell(lookup[(m.mi, d, w)], mrow, t.min_n) if (m.mi, d, w) in lookup else None) for w in t.waves]
                 if not any(cells):
                     continue
-                c = changes.get((m.mi, group, d))
-                tr = trends.get((m.mi, group, d))
-                out.append({
-                    "label": label, "measure": m.measure, "domain": value_label(cb, group, d) if group else "",
-                    "cells": cells,
-                    "change": None if c is None else {
-                        "difference": change(c["difference"], c), "low": change(c["ci_low"], c), "high": change(c["ci_high"], c),
-                        "p_holm": pvalue(c["p_holm"]), "p_bh": pvalue(c["p_bh"]), "too_few": c["too_few"],
-                        "detectable": bool((c["p_holm"] if adjust == "holm" else c["p_bh"]) < t.alpha) and not c["too_few"],
-                        "sentence": sentence(c, label if not group else f"{label} ({value_label(cb, group, d)})", t.level, adjust, t.alpha)},
-                    "trend": None if tr is None else {
-                        "difference": change(tr["difference"], tr), "low": change(tr["ci_low"], tr),
-                        "high": change(tr["ci_high"], tr), "p": pvalue(tr["p_holm"] if adjust == "holm" else tr["p_bh"])},
-                })
+                domain = value_label(cb, group, d) if group else ""
+                c = changes.get((m.mi, d))
+                out.append({"label": label, "measure": m.measure, "domain": domain, "cells": cells,
+                            "change": None if c is None else self.change_text(c, f"{label} ({domain})" if group else label)})
         return out
 
-    indexes = t.measures[t.measures["kind"] == "index"]
-    items = t.measures[t.measures["kind"] != "index"]
-    domains = t.domains.get(by, [])
-    return {
-        "indexes": rows(indexes, "", [""]),
-        "items": rows(items, "", [""]),
-        "index_domains": {ix: rows(indexes[indexes["measure"] == ix], by, domains) for ix in indexes["measure"]} if by else {},
-        "item_domains": rows(items, by, domains) if by else [],
-        "not_compared": [{"label": measure_label(cb, r.measure), "key": r.measure, "reason": r.reason}
-                         for r in t.not_compared.itertuples(index=False)],
-        "weights": [
+    def _detectable(self, measures: pd.DataFrame, group: str, domains: list[str]) -> list[dict[str, Any]]:
+        """First-to-last changes that the adjusted test finds, as rows with their sentence (no cells)."""
+        changes = self._change_map("first_last", group)
+        column = "p_holm" if self.adjust == "holm" else "p_bh"
+        out = []
+        for m in measures.itertuples(index=False):
+            for d in domains:
+                c = changes.get((m.mi, d))
+                if c is None or c["too_few"] or not c[column] < self.t.alpha:
+                    continue
+                label = row_label(self.cb, m._asdict())
+                domain = value_label(self.cb, group, d) if group else ""
+                out.append({"label": label, "domain": domain, "size": abs(c["difference"] / (c["se"] or 1)),
+                            "change": self.change_text(c, f"{label} ({domain})" if group else label)})
+        return sorted(out, key=lambda r: -r["size"])
+
+    def findings(self) -> dict[str, Any]:
+        """The main findings: each index's change, then the questions and groups that changed detectably
+        (largest first, by the size of the change against its standard error)."""
+        items = self.items
+        overall = self._change_map("first_last", "")
+        n_items = sum(1 for mi in items["mi"] if (mi, "") in overall)
+        detectable_items = self._detectable(items, "", [""])
+        # Districts first (the sampling strata), then other groups; the largest changes first in each.
+        groups = [{**r, "first": i} for i, b in enumerate(self.t.breakdowns)
+                  for r in self._detectable(self.indexes, b, self.t.domains[b])]
+        groups.sort(key=lambda r: (r["first"] > 0, -r["size"]))
+        return {"indexes": self.rows(self.indexes), "items": detectable_items[:8], "n_items": n_items,
+                "n_items_detectable": len(detectable_items), "groups": groups[:12], "n_groups": len(groups)}
+
+    def group_tables(self) -> list[dict[str, Any]]:
+        domains = self.t.domains.get(self.by, [])
+        return [{"key": ix, "label": measure_label(self.cb, ix), "rows": self.rows(self.indexes[self.indexes["measure"] == ix], self.by, domains)}
+                for ix in self.indexes["measure"]]
+
+    def question_groups(self) -> list[dict[str, Any]]:
+        return self.rows(self.items, self.by, self.t.domains.get(self.by, []))
+
+    def not_compared(self) -> list[dict[str, str]]:
+        return [{"label": measure_label(self.cb, r.measure), "reason": r.reason} for r in self.t.not_compared.itertuples(index=False)]
+
+    def weights(self) -> list[dict[str, str]]:
+        rates = self.comparison.rates
+        return [
             {"wave": r.wave, "n": format_decimal(r.n, "#,##0"), "deff": deff(r.kish_deff),
              "effective_n": format_decimal(round(r.effective_n), "#,##0"),
-             "rr1": format_percent(comparison.rates[r.wave]["rr1"], "#,##0.0%") if comparison.rates.get(r.wave, {}).get("rr1") is not None else "–",
-             "invited": format_decimal(comparison.rates[r.wave]["invited"], "#,##0") if r.wave in comparison.rates else "–"}
-            for r in t.weights.itertuples(index=False)],
-        "margins": sorted(comparison.codebook.target_margins()),
-        "breakdowns": [(b, by_label(cb, b)) for b in t.breakdowns],
-        "indexes_list": [(ix, measure_label(cb, ix)) for ix in indexes["measure"]],
-    }
+             "rr1": format_percent(rates[r.wave]["rr1"], "#,##0.0%") if rates.get(r.wave, {}).get("rr1") is not None else "–",
+             "invited": format_decimal(rates[r.wave]["invited"], "#,##0") if r.wave in rates else "–"}
+            for r in self.t.weights.itertuples(index=False)]
+
+    def margins(self) -> list[str]:
+        return [by_label(self.cb, m) for m in sorted(self.cb.target_margins())]
+
+    def breakdowns(self) -> list[tuple[str, str]]:
+        return [(b, by_label(self.cb, b)) for b in self.t.breakdowns]
+
+    def indexes_list(self) -> list[tuple[str, str]]:
+        return [(ix, measure_label(self.cb, ix)) for ix in self.indexes["measure"]]

@@ -36,18 +36,18 @@ def _comparison(waves: list[Wave]) -> service.Comparison:
 
 
 def _whole(value: float) -> str:
-    return format_decimal(round(value), "#,##0")
+    return present.fixed(round(value), 0)
 
 
 def _estimates(comparison: service.Comparison, measure: str, by: str | None = None) -> list[dict[str, Any]]:
     t = comparison.tables
     est = t.estimates
-    sel = (est["measure"] == measure) & est["category"].isna()
-    sel &= est["by"].isna() if by is None else est["by"] == by
+    sel = (est["measure"].to_numpy() == measure) & est["category"].isna().to_numpy()
+    sel &= est["by"].isna().to_numpy() if by is None else est["by"].to_numpy() == by
     rows = []
     for r in est[sel].itertuples(index=False):
         withheld = r.n < t.min_n
-        rows.append({"wave": r.wave, "domain": r.domain, "n": format_decimal(int(r.n), "#,##0"), "withheld": withheld,
+        rows.append({"wave": r.wave, "domain": r.domain, "n": present.fixed(int(r.n), 0), "withheld": withheld,
                      "estimate": None if withheld else _whole(r.estimate), "low": None if withheld else _whole(r.ci_low),
                      "high": None if withheld else _whole(r.ci_high)})
     return rows
@@ -90,12 +90,12 @@ def index():
     # Model-based small-area estimates of the latest wave, when an admin chose to publish them.
     newest = comparison.waves[-1]
     area_view = areas.view(newest, public=True) if newest.publish_areas else None
-    rr = [comparison.rates[w]["rr1"] for w in t.waves if comparison.rates.get(w, {}).get("rr1") is not None]
+    latest_rates = comparison.latest_rates() if comparison.waves[-1].slug == t.waves[-1] else {}
     return render_template(
         "results/public.html", waves=comparison.waves, latest=comparison.waves[-1], headline=headline,
         districts=districts, areas=area_view, min_n=t.min_n, pct=int(round(t.level * 100)), weighting=t.weighting,
         n_latest=format_decimal(int(t.weights["n"].iloc[-1]), "#,##0"),
-        response_rate=None if not rr else rr[-1], labels=[present.measure_label(cb, k) for k in HEADLINE if k in available],
+        response_rate=latest_rates.get("rr1"), labels=[present.measure_label(cb, k) for k in HEADLINE if k in available],
     )
 
 

@@ -48,6 +48,10 @@ def _svg(text: str) -> Response:
     return response
 
 
+#: The page's sections, each its own page (the findings first).
+SECTIONS = ("findings", "indexes", "questions", "groups", "question-groups", "areas", "rates", "method")
+
+
 @bp.get("/")
 @roles_required(*COMPARE_ROLES)
 def compare():
@@ -56,6 +60,9 @@ def compare():
     adjust = request.args.get("adjust", "holm")
     if adjust not in ("holm", "bh"):
         adjust = "holm"
+    section = request.args.get("section", "findings")
+    if section not in SECTIONS:
+        section = "findings"
     error = None
     comparison = None
     if request.args.getlist("waves"):
@@ -69,16 +76,18 @@ def compare():
                 error = str(exc)
     by = _by(comparison.tables) if comparison else request.args.get("by", "district")
     area_view = None
-    if comparison:
+    if comparison and section == "areas":
         # The newest chosen wave whose areas had enough respondents for the model.
         for wave in sorted((w for w in comparison.waves if w.areas), key=lambda w: (w.opens_on, w.slug), reverse=True):
             area_view = areas.view(wave, public=False, measure=request.args.get("area_measure"))
             if area_view is not None:
                 break
+    view = present.CompareView(comparison, by, adjust) if comparison else None
     return render_template(
-        "results/compare.html", waves=waves, chosen={w.slug for w in chosen}, comparison=comparison, areas=area_view,
-        error=error, by=by, adjust=adjust, present=present, group_variables=GROUP_VARIABLES,
-        status=service.translation_status(comparison.waves) if comparison else {},
+        "results/compare.html", waves=waves, chosen={w.slug for w in chosen}, comparison=comparison, view=view,
+        areas=area_view, has_areas=bool(comparison and any(w.areas for w in comparison.waves)), error=error, by=by, adjust=adjust, present=present, group_variables=GROUP_VARIABLES,
+        section=section, columns=present.wave_columns(comparison) if comparison else [],
+        status=service.translation_status(comparison.waves) if comparison and section == "method" else {},
     )
 
 
@@ -108,3 +117,21 @@ def chart():
         return present.gap_chart(est, cb, measure, by, tables.domains[by], tables.level)[0]
 
     return _svg(service.cached(name, draw, binary=False))
+
+
+@bp.get("/report.zip")
+@roles_required(*COMPARE_ROLES)
+def report():
+    """The full HTML report of the chosen waves and its CSV tables, as a zip download."""
+    waves = _chosen(_agency_waves())
+    if len(waves) < 1:
+        abort(404)
+    try:
+        data = service.report_zip(waves, min_n=current_app.config["SMALL_COUNT_THRESHOLD"], language=locale_code(),
+                                  title=_("Community trust survey: results by wave"))
+    except service.CompareError:
+        abort(404)
+    response = Response(data, mimetype="application/zip")
+    name = "-".join(sorted(w.slug for w in waves))[:80]
+    response.headers["Content-Disposition"] = f'attachment; filename="report-{name}.zip"'
+    return response

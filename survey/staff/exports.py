@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from .. import export as export_module
 from ..auth import roles_required
-from ..context import current_agency
+from ..context import current_agency, locale_code
 from ..db import db
 from ..menu import register
 from ..models import Role, Wave
@@ -38,7 +38,9 @@ def export():
             form.waves.errors.append(str(exc))
         else:
             name = "-".join(sorted(w.slug for w in chosen))[:80]
-            response = FlaskResponse(export_module.to_zip(result), mimetype="application/zip")
+            response = FlaskResponse(
+                export_module.to_zip(result, statistics_files=form.statistics_files.data, language=locale_code()),
+                mimetype="application/zip")
             response.headers["Content-Disposition"] = f'attachment; filename="export-{name}.zip"'
             return response
     return render_template("staff/export.html", form=form)

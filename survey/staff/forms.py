@@ -333,6 +333,10 @@ class ExportForm(FlaskForm):
         _l("Include free-text answers"),
         description=_l("Residents may have written something that identifies them. Leave this off unless you need it."),
     )
+    statistics_files = BooleanField(
+        _l("Also SPSS (.sav) and Stata (.dta) files"),
+        description=_l("With variable labels, value labels and missing-value codes, in your language."),
+    )
 
 
 class TargetsForm(FlaskForm):

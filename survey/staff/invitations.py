@@ -1,24 +1,34 @@
 """Invitation codes for a mailed address sample: generated once, shown once, stored as keyed hashes.
 
-The page with the codes (printable letters) is the response to the generating POST and is never
-stored: once it is closed the codes exist only on paper. The same goes for the mail-merge CSV.
+Making letters is post/redirect/get, so that a reload or the Back button never makes codes: the
+POST makes the codes and holds the batch (codes and strata) encrypted in a file under the
+instance folder, with a fresh key that only the staff member's session cookie carries; it then
+redirects to the batch's page, which decrypts and shows the letters (or the mail-merge CSV) as
+often as it is reloaded. The batch is deleted when the staff member says the letters are printed,
+and in any case after ``LETTERS_MINUTES``. Neither the database nor the server's disk alone can
+show a code: the disk holds a ciphertext whose key never reaches the server's storage, and the
+database keeps only keyed hashes.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 from flask import Response as FlaskResponse
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
+from .. import crypto
 from ..auth import roles_required
 from ..db import db
 from ..i18n import KNOWN, direction, html_lang
@@ -31,6 +41,10 @@ from .forms import UndeliverableForm, invitations_form
 from .waves import get_wave
 
 INVITATION_BITS = 72
+#: How long a batch of letters can be shown again (reloaded, printed) after it was made.
+LETTERS_MINUTES = 60
+#: What a held batch is sealed for (the associated data of its AES-GCM seal).
+LETTERS_AAD = "invitation letters"
 
 #: One line per language, printed on every letter whatever the interface language, so that a
 #: household can see at once that it may answer in its own language. Drafts by the project team:
@@ -122,6 +136,49 @@ def _strata(wave: Wave) -> list[tuple[str, int | None]]:
     return [(s.name, s.population) for s in wave.strata]
 
 
+def _batches() -> Path:
+    folder = Path(current_app.config.get("LETTERS_DIR") or Path(current_app.instance_path) / "letters")
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in folder.glob("*.bin"):  # forget batches past their time, whoever made them
+        if now - old.stat().st_mtime > LETTERS_MINUTES * 60:
+            old.unlink(missing_ok=True)
+    return folder
+
+
+def hold_batch(issued: list[IssuedCode]) -> str:
+    """Keep a batch for showing: ciphertext on disk, its key in the staff session. Returns its token."""
+    key = secrets.token_urlsafe(32)
+    token = secrets.token_urlsafe(16)
+    payload = json.dumps([[row.code, row.stratum] for row in issued]).encode()
+    (_batches() / f"{token}.bin").write_bytes(crypto.seal_with_token(key, payload, LETTERS_AAD))
+    held = dict(session.get("letters") or {})
+    held[token] = key
+    session["letters"] = held
+    return token
+
+
+def held_batch(token: str) -> list[IssuedCode] | None:
+    """The batch's codes, or None when it is gone (printed, expired, or made in another session)."""
+    key = (session.get("letters") or {}).get(token)
+    path = _batches() / f"{token}.bin"
+    if not key or not token.replace("-", "").replace("_", "").isalnum() or not path.exists():
+        return None
+    opened = crypto.open_with_token(key, path.read_bytes(), LETTERS_AAD)
+    if opened is None:
+        return None
+    rows = json.loads(opened)
+    return [IssuedCode(code, stratum, start_url(code)) for code, stratum in rows]
+
+
+def forget_batch(token: str) -> None:
+    held = dict(session.get("letters") or {})
+    held.pop(token, None)
+    session["letters"] = held
+    if token.replace("-", "").replace("_", "").isalnum():
+        (_batches() / f"{token}.bin").unlink(missing_ok=True)
+
+
 @bp.route("/waves/<slug>/invitations", methods=["GET", "POST"])
 @roles_required(Role.SURVEY_MANAGER)
 def invitations(slug: str):
@@ -138,17 +195,51 @@ def invitations(slug: str):
             if count.data:
                 issued += generate(wave, name, count.data, probability.data)
         db.session.commit()
+        token = hold_batch(issued)
         if request.form.get("output") == "csv":
-            response = FlaskResponse(codes_csv(issued), mimetype="text/csv")
-            response.headers["Content-Disposition"] = f'attachment; filename="{wave.slug}-invitations.csv"'
-            return response
-        letters = [
-            {"code": row.code, "stratum": row.stratum, "url": row.start_url,
-             "qr": qr_svg(row.start_url, _("QR code of the survey address with your code"), scale=3)}
-            for row in issued
-        ]
-        return render_template("staff/letters.html", wave=wave, letters=letters, lines=letter_lines(wave.languages))
+            return redirect(url_for("staff.letters_csv", slug=wave.slug, token=token), code=303)
+        return redirect(url_for("staff.letters", slug=wave.slug, token=token), code=303)
     return render_template("staff/invitations.html", wave=wave, form=form, blocked=blocked)
+
+
+def _gone(wave: Wave):
+    """The page for a batch that is not (or no longer) held in this session."""
+    return render_template("staff/letters_gone.html", wave=wave, minutes=LETTERS_MINUTES), 410
+
+
+@bp.get("/waves/<slug>/letters/<token>")
+@roles_required(Role.SURVEY_MANAGER)
+def letters(slug: str, token: str):
+    wave, issued = get_wave(slug), held_batch(token)
+    if issued is None:
+        return _gone(wave)
+    letters = [
+        {"code": row.code, "stratum": row.stratum, "url": row.start_url,
+         "qr": qr_svg(row.start_url, _("QR code of the survey address with your code"), scale=3)}
+        for row in issued
+    ]
+    return render_template("staff/letters.html", wave=wave, letters=letters, lines=letter_lines(wave.languages),
+                           token=token, minutes=LETTERS_MINUTES)
+
+
+@bp.get("/waves/<slug>/letters/<token>.csv")
+@roles_required(Role.SURVEY_MANAGER)
+def letters_csv(slug: str, token: str):
+    wave, issued = get_wave(slug), held_batch(token)
+    if issued is None:
+        return _gone(wave)
+    response = FlaskResponse(codes_csv(issued), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{wave.slug}-invitations.csv"'
+    return response
+
+
+@bp.post("/waves/<slug>/letters/<token>/done")
+@roles_required(Role.SURVEY_MANAGER)
+def letters_done(slug: str, token: str):
+    wave = get_wave(slug)
+    forget_batch(token)
+    flash(_("The codes of that batch are forgotten: only the printed letters have them now."), "success")
+    return redirect(url_for("staff.wave", slug=wave.slug), code=303)
 
 
 def read_codes(text: str) -> list[str]:

@@ -25,7 +25,7 @@ from ..auth import (
     verify_password,
 )
 from ..db import db
-from ..menu import visible_menu
+from ..menu import visible_menu, visible_panels
 from ..models import Role
 from ..qr import qr_svg
 from ..security import is_safe_next
@@ -97,7 +97,8 @@ def sign_out_page():
 @bp.get("/")
 @signed_in_required
 def dashboard():
-    return render_template("staff/dashboard.html", user=current_user())
+    user = current_user()
+    return render_template("staff/dashboard.html", user=user, panels=visible_panels(user))
 
 
 @bp.route("/account", methods=["GET", "POST"])

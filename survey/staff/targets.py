@@ -177,4 +177,25 @@ def targets():
         select(PopulationTarget).where(PopulationTarget.agency_id == agency.id)
         .order_by(PopulationTarget.variable, PopulationTarget.stratum, PopulationTarget.category)
     ).all()
-    return render_template("staff/targets.html", form=form, problems=problems, current=current)
+    return render_template("staff/targets.html", form=form, problems=problems, current=current,
+                           labels=_target_labels(agency))
+
+
+def _target_labels(agency) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each weighting variable's name and its categories' labels in the staff member's language,
+    from the export's codebook of the latest wave (the same labels analysts see)."""
+    from .. import export
+    from ..context import locale_code
+
+    wave = db.session.scalars(select(Wave).where(Wave.agency_id == agency.id).order_by(Wave.opens_on.desc())).first()
+    if wave is None:
+        return {}
+    lang = locale_code()
+    out = {}
+    for var in export.build([wave], response_ids=()).codebook["variables"]:
+        if var["kind"] != "weighting":
+            continue
+        name = var["label"].get(lang) or var["label"].get("en") or var["name"]
+        values = {str(v["code"]): (v["label"].get(lang) or v["label"].get("en") or str(v["code"])) for v in var.get("values", [])}
+        out[var["name"]] = (name, values)
+    return out

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..auth import roles_required
-from ..context import current_agency
+from ..context import current_agency, locale_code
 from ..db import db
-from ..i18n import KNOWN
+from ..i18n import language_name
 from ..menu import register
 from ..models import (
     Instrument,
@@ -75,10 +75,6 @@ def in_field(wave: Wave) -> bool:
     return False
 
 
-def language_name(code: str) -> str:
-    return KNOWN[code].english if code in KNOWN else code
-
-
 @bp.get("/instruments")
 @roles_required(Role.SURVEY_MANAGER)
 def instruments():
@@ -87,7 +83,7 @@ def instruments():
         db.session.execute(select(Wave.instrument_version_id, func.count()).group_by(Wave.instrument_version_id)).all()
     )
     return render_template(
-        "staff/instruments.html", versions=versions, used=used, language_name=language_name
+        "staff/instruments.html", versions=versions, used=used
     )
 
 
@@ -144,12 +140,11 @@ def _render_form(form: WaveForm, wave: Wave | None, copied_from: Wave | None = N
     labels = form.version_labels
     drafts = []
     for vid, version in form.versions.items():
-        names = [language_name(c) for c, status in version.language_status().items() if status != "approved"]
+        names = [language_name(c, locale_code()) for c, status in version.language_status().items() if status != "approved"]
         if names:
             drafts.append((labels[vid], names))
     return render_template(
         "staff/wave_form.html", form=form, wave=wave, copied_from=copied_from, drafts=drafts,
-        language_name=language_name,
     )
 
 
@@ -207,7 +202,7 @@ def wave(slug: str):
     return render_template(
         "staff/wave.html", wave=wave, invited=invited, responses=responses, locked=in_field(wave),
         confirm=ConfirmForm(formdata=None), publish=PublishForm(formdata=None, published=wave.published),
-        language_name=language_name, today=today(),
+        today=today(),
     )
 
 

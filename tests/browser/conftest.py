@@ -6,6 +6,7 @@ Without Chromium the browser tests are skipped with a reason; CI installs it, so
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -77,6 +78,8 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
             "SECRET_KEY": secrets.token_urlsafe(32),
             "CODE_HASH_KEY": secrets.token_urlsafe(32),
             "COMPLAINT_KEY_FILE": str(folder / "complaint_keys"),
+            "LETTERS_DIR": str(folder / "letters"),
+            "RESULTS_CACHE_DIR": str(folder / "results-cache"),
             "LANGUAGES": list(KNOWN),
         }
     )
@@ -89,9 +92,10 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     return app
 
 
-@pytest.fixture(scope="session")
-def live_server(live_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+@contextlib.contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on a free local port in a daemon thread; yield its base address."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -99,7 +103,13 @@ def live_server(live_app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
-        live_app.extensions["survey.db"]["engine"].dispose()
+        app.extensions["survey.db"]["engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: Flask) -> Iterator[str]:
+    with serving(live_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

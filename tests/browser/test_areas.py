@@ -31,7 +31,7 @@ def areas_server(tmp_path_factory):
         "LANGUAGES": ["en", "es", "ar"], "RESULTS_MIN_N": 50, "RESULTS_CACHE_DIR": str(folder / "cache"),
     })
     with app.app_context():
-        from survey.staff.auth import hash_password
+        from survey.auth import hash_password
 
         from survey.demo import load_demo
         from survey.models import Agency, Role, StaffUser
@@ -62,7 +62,7 @@ def test_compare_page_shows_model_based_neighbourhood_estimates(browser, areas_s
     page.goto("/staff/compare/")
     # The last two closed waves (the open one has too few responses yet).
     slugs = page.locator('input[name="waves"]').evaluate_all("els => els.map(e => e.value)")[1:3]
-    page.goto("/staff/compare/?" + "&".join(f"waves={slug}" for slug in slugs))
+    page.goto("/staff/compare/?" + "&".join(f"waves={slug}" for slug in slugs) + "&section=areas")
     section = page.locator("section.areas")
     section.scroll_into_view_if_needed()
     assert re.match(r"Neighbourhoods, Community survey", section.locator("h2").inner_text())

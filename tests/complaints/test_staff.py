@@ -260,3 +260,52 @@ def test_status_and_staff_message_reach_the_resident_and_the_reply_reaches_staff
         assert messages[2].read_on is not None
 
 
+
+
+def test_reply_and_internal_note_are_told_apart(app, client, file_complaint, sign_in):
+    from tests.pagetext import text_of
+
+    file_complaint(categories=["force"])
+    complaint = _complaint(app)
+    sign_in(Role.INVESTIGATOR)
+    response = client.get(f"/staff/complaints/{complaint.id}")
+    body = response.get_data(as_text=True)
+    page = text_of(response)
+    # Own headings, labels, hints and buttons; the reply says the resident will see it.
+    assert "Internal note (staff only)" in page and "Only staff see internal notes." in page
+    assert "Reply to the resident" in page and "The resident will see this." in page
+    assert "Save the internal note" in page and "Send to the resident" in page
+    assert page.index("Internal note (staff only)") < page.index("Reply to the resident")
+    assert 'for="note-body">Internal note' in body.replace("\n", "") or "Internal note</label>" in body
+    assert "Language English" in page  # by name, not "en"
+
+
+def test_status_control_offers_only_the_next_step_with_the_current_one_chosen(app, client, file_complaint, sign_in):
+    file_complaint(categories=["force"])
+    complaint = _complaint(app)
+    sign_in(Role.INVESTIGATOR)
+    body = client.get(f"/staff/complaints/{complaint.id}").get_data(as_text=True)
+    values = re.findall(r'name="status-status"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="status-status"', body)
+    offered = [a or b for a, b in values]
+    assert offered == ["received", "acknowledged"], offered
+    assert re.search(r'value="received"[^>]*checked|checked[^>]*value="received"', body)
+    assert "status-disposition" not in body  # only when the next step is closing
+    unchanged = client.post(f"/staff/complaints/{complaint.id}/status", data={"status-status": "received"},
+                            follow_redirects=True)
+    assert "The status is unchanged." in unchanged.get_data(as_text=True)
+
+
+def test_queue_pages_and_filters_by_assignee(app, client, file_complaint, sign_in, monkeypatch):
+    from survey.complaints import staff_routes
+    from tests.pagetext import text_of
+
+    monkeypatch.setattr(staff_routes, "QUEUE_PAGE", 2)
+    for _ in range(3):
+        file_complaint(categories=["force"])
+    user = sign_in(Role.INVESTIGATOR)
+    first = text_of(client.get("/staff/complaints/?status=open"))
+    assert "3 complaints, overdue first · showing 1 to 2" in first and "Page 1 of 2" in first
+    second = client.get("/staff/complaints/?status=open&page=2")
+    assert "showing 3 to 3" in text_of(second) and "status=open" in second.get_data(as_text=True)
+    mine = text_of(client.get(f"/staff/complaints/?assigned=u{user.id}"))
+    assert "No complaints match these filters." in mine

@@ -16,7 +16,7 @@ from tests.pagetext import text_of
 
 
 def compare_url(waves, **extra):
-    return "/staff/compare/?" + "&".join(f"waves={w}" for w in waves) + "".join(f"&{k}={v}" for k, v in extra.items())
+    return "/staff/compare/?" + "&".join(f"waves={w}" for w in waves) + "&section=areas" + "".join(f"&{k}={v}" for k, v in extra.items())
 
 
 def _rows(page: str, caption: str) -> str:

@@ -12,18 +12,50 @@ from survey.models import Role
 from tests.pagetext import text_of
 
 
-def compare_url(waves, by="district", adjust="holm"):
-    return "/staff/compare/?" + "&".join(f"waves={w}" for w in waves) + f"&by={by}&adjust={adjust}"
+def compare_url(waves, by="district", adjust="holm", section="findings"):
+    return "/staff/compare/?" + "&".join(f"waves={w}" for w in waves) + f"&by={by}&adjust={adjust}&section={section}"
 
 
 def test_compare_view_shows_the_demo_drift(demo_client, demo_sign_in, past_waves):
     demo_sign_in(Role.ANALYST)
     first, last = past_waves[0], past_waves[-1]
     page = text_of(demo_client.get(compare_url([first, last])))
-    assert "raked in each wave to the agency's population targets" in page
+    # Findings first: the index sentences, then the districts that changed.
+    assert page.index("Main findings") < page.index("Trust score rose")
     assert re.search(rf"Trust score \(East\) rose [\d.]+ points from {first} to {last}", page), page[:3000]
     assert re.search(rf"Trust score \(South\) fell [\d.]+ points from {first} to {last}", page)
-    assert "deff" in page and "RR1" in page
+    method = text_of(demo_client.get(compare_url([first, last], section="method")))
+    assert "raked in each wave to the agency's population targets for Age band" in method
+    assert "age_band" not in method and "race_eth" not in method
+    assert "Spanish: draft, not reviewed" in method
+    rates = text_of(demo_client.get(compare_url([first, last], section="rates")))
+    assert "Design effect of the weights" in rates and "AAPOR RR1" in rates
+
+
+@pytest.mark.parametrize("section", ["indexes", "questions", "groups", "question-groups"])
+def test_every_section_is_its_own_page_with_the_tables(demo_client, demo_sign_in, past_waves, section):
+    demo_sign_in(Role.ANALYST)
+    response = demo_client.get(compare_url(past_waves, section=section))
+    page = text_of(response)
+    assert "Adjusted p (Holm)" in page and "Verdict (adjusted)" in page
+    assert "-0.0" not in page and "−0.0" not in page
+    assert 'aria-current="page"' in response.get_data(as_text=True)
+
+
+def test_the_open_wave_is_marked_provisional(demo_app, demo_client, demo_sign_in, past_waves):
+    from sqlalchemy import select
+
+    from survey.db import db
+    from survey.models import Wave
+
+    with demo_app.app_context():
+        open_wave = db.session.scalars(select(Wave).where(Wave.published.is_(False))).one()
+        slug, title = open_wave.slug, open_wave.title
+    demo_sign_in(Role.ANALYST)
+    page = text_of(demo_client.get(compare_url([past_waves[-1], slug])))
+    assert f"{title} is still open: its numbers are provisional" in page
+    closed = text_of(demo_client.get(compare_url(past_waves)))
+    assert "provisional" not in closed
 
 
 def test_one_change_and_its_interval_match_the_analysis_package(demo_app, demo_client, demo_sign_in, past_waves,
@@ -122,10 +154,10 @@ def test_an_item_reworded_between_versions_is_not_compared(demo_app, demo_client
         wave.instrument_version_id = new.id
         db.session.commit()
     demo_sign_in(Role.ANALYST)
-    page = text_of(demo_client.get(compare_url([past_waves[0], last])))
-    assert "duty_back): the wording or answer scale changed between versions 1 and 2" in page
-    assert re.search(r"eff_response\): not asked in " + last, page)
-    assert "Felt obligation to obey (obligation): uses duty_back, which cannot be compared" in page
+    page = text_of(demo_client.get(compare_url([past_waves[0], last], section="method")))
+    assert ": the wording or answer scale changed between versions 1 and 2" in page
+    assert re.search(r": not asked in " + last, page)
+    assert "Felt obligation to obey: uses duty_back, which cannot be compared" in page
 
 
 def test_one_wave_is_not_enough(demo_client, demo_sign_in, past_waves):
@@ -162,7 +194,8 @@ def test_charts_are_svg_with_a_text_alternative_and_the_palette(demo_client, dem
 
 def test_compare_page_has_charts_with_alt_text(demo_client, demo_sign_in, past_waves):
     demo_sign_in(Role.ADMIN)
-    body = demo_client.get(compare_url(past_waves)).get_data(as_text=True)
+    assert "<img" not in demo_client.get(compare_url(past_waves)).get_data(as_text=True)  # charts only when asked
+    body = demo_client.get(compare_url(past_waves, section="groups")).get_data(as_text=True)
     imgs = re.findall(r'<img [^>]*?src="([^"]+)" alt="([^"]*)"', body)
     assert imgs and all(alt.strip() for _src, alt in imgs)
     assert any("East went from" in html.unescape(alt) for _src, alt in imgs)
@@ -191,11 +224,52 @@ def test_small_cells_are_withheld_on_the_comparison_page_and_charts(demo_app, de
     """With a threshold above every district's count, no district estimate is shown, and the page says why."""
     first, last = past_waves[0], past_waves[-1]
     demo_sign_in(Role.ANALYST)
-    shown = text_of(demo_client.get(compare_url([first, last])))
-    assert "Withheld: fewer than" not in shown, "the check can fail: normally districts are shown"
+    groups = compare_url([first, last], section="groups")
+    shown = text_of(demo_client.get(groups))
+    assert not re.search(r"fewer than 10\b", shown), "the check can fail: normally districts are shown"
     demo_app.config["SMALL_COUNT_THRESHOLD"] = 100_000
-    page = text_of(demo_client.get(compare_url([first, last])))
-    assert "Withheld: fewer than 100000 responses" in page or "Withheld: fewer than 100,000 responses" in page
+    page = text_of(demo_client.get(groups))
+    assert "fewer than 100000" in page or "fewer than 100,000" in page
     assert not re.search(r"Trust score \(East\) (rose|fell)", page)
     svg = demo_client.get(f"/staff/compare/chart.svg?waves={first}&waves={last}&chart=domains&measure=trust&by=district")
     assert svg.status_code == 200 and "nan" not in svg.get_data(as_text=True).lower()
+
+
+@pytest.mark.parametrize("code", ["en", "es", "ar", "fr", "ru", "pt", "vi", "ko", "zh_Hans", "zh_Hant", "tl", "ht"])
+def test_fast_numbers_are_babels_numbers(demo_app, code, monkeypatch):
+    """present.fixed gives the text Babel's format_decimal / format_percent give, in every language."""
+    import random
+
+    from flask_babel import force_locale, format_decimal, format_percent
+
+    from survey.results import present
+
+    rng = random.Random(5)
+    values = [0.0, 0.05, 0.25, 0.35, 1.45, -2.25, 999.95, 1234.5, -12345.67] + [rng.uniform(-5000, 5000) for _ in range(50)]
+    monkeypatch.setattr(present, "lang", lambda: code)  # the visitor's language, as a request would give it
+    with demo_app.test_request_context(), force_locale(code):
+        for v in values:
+            assert present.fixed(v) == format_decimal(v, "#,##0.0"), v
+            assert present.fixed(v, 3) == format_decimal(v, "#,##0.000"), v
+            assert present.fixed(v, signed=True) == format_decimal(v, "+#,##0.0;-#,##0.0"), v
+            assert present.fixed(round(v)) == format_decimal(round(v), "#,##0.0"), v
+            assert present.fixed(v / 10000, percent=True) == format_percent(v / 10000, "#,##0.0%"), v
+        assert present.change(-0.04, {"scale": "mean"}) in ("0.0", "0,0")
+        assert present.change(-0.0004, {"scale": "proportion"}) in ("0.0", "0,0")
+
+
+def test_the_report_downloads_as_a_zip_from_the_console(demo_client, demo_sign_in, past_waves):
+    import io
+    import zipfile
+
+    demo_sign_in(Role.ANALYST)
+    first, last = past_waves[0], past_waves[-1]
+    page = demo_client.get(compare_url([first, last])).get_data(as_text=True)
+    assert "/staff/compare/report.zip?waves=" in page
+    response = demo_client.get(f"/staff/compare/report.zip?waves={first}&waves={last}")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    names = archive.namelist()
+    assert "report.html" in names and "changes.csv" in names
+    html = archive.read("report.html").decode()
+    assert re.search(rf"Trust score \(East\) rose [\d.]+ points from {first} to {last}", html)

@@ -191,3 +191,46 @@ def test_export_page_downloads_a_zip(app, client, sign_in, two_waves):
     assert len(archive.read("responses.csv").decode().strip().splitlines()) == 3
     html = client.post("/staff/export", data={}).get_data(as_text=True)
     assert "Choose at least one wave" in html
+
+
+def test_spss_and_stata_files_read_back_with_labels_and_missing_codes(app, client, sign_in, two_waves, tmp_path):
+    import io
+    import zipfile
+
+    import pyreadstat
+
+    sign_in(Role.ANALYST)
+    response = client.post("/staff/export", data={"waves": ["2026-q2"], "statistics_files": "y"})
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert sorted(archive.namelist()) == ["codebook.json", "responses.csv", "responses.dta", "responses.sav"]
+    codebook = json.loads(archive.read("codebook.json"))
+    variables = {v["name"]: v for v in codebook["variables"]}
+    csv_rows = list(csv.DictReader(io.StringIO(archive.read("responses.csv").decode())))
+    (tmp_path / "r.sav").write_bytes(archive.read("responses.sav"))
+    (tmp_path / "r.dta").write_bytes(archive.read("responses.dta"))
+    sav, sav_meta = pyreadstat.read_sav(str(tmp_path / "r.sav"), user_missing=True)
+    dta, dta_meta = pyreadstat.read_dta(str(tmp_path / "r.dta"), user_missing=True)
+    assert len(sav) == len(dta) == len(csv_rows) == 2
+    assert list(sav.columns) == list(dta.columns) == list(csv_rows[0])
+    item = next(name for name, v in variables.items() if v["kind"] == "item" and v.get("missing_codes") and v.get("values"))
+    label = variables[item]["label"]["en"]
+    assert sav_meta.column_names_to_labels[item] == label and dta_meta.column_names_to_labels[item] == label[:80]
+    first = variables[item]["values"][0]
+    assert sav_meta.variable_value_labels[item][float(first["code"])] == first["label"]["en"]
+    assert dta_meta.variable_value_labels[item][first["code"]] == first["label"]["en"]
+    missing = variables[item]["missing_codes"]
+    assert {r["lo"] for r in sav_meta.missing_ranges[item]} == {float(c) for c in missing}
+    # Stata: each missing code is an extended missing value (.a, .b, ...) labelled like the code.
+    code_labels = {v["code"]: v["label"]["en"] for v in variables[item]["values"]}
+    for i, code in enumerate(sorted(missing)):
+        if code in code_labels:
+            assert dta_meta.variable_value_labels[item][chr(ord("a") + i)] == code_labels[code]
+    for row, s, d in zip(csv_rows, sav[item], dta[item], strict=True):
+        if row[item] == "":
+            assert s != s and d != d  # NaN
+        elif int(row[item]) in missing:
+            assert s == float(row[item]) and d == chr(ord("a") + sorted(missing).index(int(row[item])))
+        else:
+            assert s == d == float(row[item])
+    assert list(sav["wave"]) == [r["wave"] for r in csv_rows]

@@ -29,9 +29,12 @@ def _invitations(app, wave):
 def test_letters_page_shows_each_code_once_and_stores_only_hashes(app, client, sign_in, make_wave):
     wave = make_wave(status="open", languages=("en", "es", "ar"))
     sign_in(Role.SURVEY_MANAGER)
-    response = client.post(f"/staff/waves/{wave.slug}/invitations", data={"count_0": "3", "count_1": "2", "output": "letters"})
+    made = client.post(f"/staff/waves/{wave.slug}/invitations", data={"count_0": "3", "count_1": "2", "output": "letters"})
+    assert made.status_code == 303  # post/redirect/get: a reload shows the batch, never makes one
+    response = client.get(made.headers["Location"])
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
+    assert client.get(made.headers["Location"]).get_data(as_text=True).count('<article class="letter"') == 5
     html = response.get_data(as_text=True)
     codes = CODE_RE.findall(html)
     assert len(codes) == 5 == html.count('<article class="letter"')
@@ -53,7 +56,9 @@ def test_letters_page_shows_each_code_once_and_stores_only_hashes(app, client, s
 def test_csv_for_mail_merge(app, client, sign_in, make_wave):
     wave = make_wave(status="open")
     sign_in(Role.SURVEY_MANAGER)
-    response = client.post(f"/staff/waves/{wave.slug}/invitations", data={"count_1": "4", "probability_1": "0.5", "output": "csv"})
+    made = client.post(f"/staff/waves/{wave.slug}/invitations", data={"count_1": "4", "probability_1": "0.5", "output": "csv"})
+    assert made.status_code == 303
+    response = client.get(made.headers["Location"])
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
@@ -155,3 +160,29 @@ def test_undeliverable_needs_codes(client, sign_in, make_wave):
     sign_in(Role.SURVEY_MANAGER)
     html = client.post(f"/staff/waves/{wave.slug}/undeliverable", data={"codes": ""}).get_data(as_text=True)
     assert "Enter at least one code, or upload a file of codes" in html
+
+
+def test_a_batch_is_held_encrypted_for_its_session_only_and_forgotten_when_printed(app, client, sign_in, make_wave, tmp_path):
+    from pathlib import Path
+
+    wave = make_wave(status="open", languages=("en",))
+    sign_in(Role.SURVEY_MANAGER)
+    made = client.post(f"/staff/waves/{wave.slug}/invitations", data={"count_0": "2", "output": "letters"})
+    url = made.headers["Location"]
+    html = client.get(url).get_data(as_text=True)
+    codes = CODE_RE.findall(html)
+    assert len(codes) == 2 and len(_invitations(app, wave)) == 2
+    # Reply-by date (the wave's last day) and the agency's help line are on every letter.
+    assert html.count("Please answer by") == 2 and html.count("555-0101") >= 2
+    held = list(Path(app.config["LETTERS_DIR"]).glob("*.bin"))
+    assert len(held) == 1 and not any(code.encode() in held[0].read_bytes() for code in codes)
+    # Another session (another browser, or someone with the server's files) cannot open it.
+    other = app.test_client()
+    assert other.get(url).status_code in (302, 410)
+    # Printed: forgotten, and the page says so instead of showing codes.
+    done = client.post(url + "/done")
+    assert done.status_code == 303
+    gone = client.get(url)
+    assert gone.status_code == 410 and not any(code in gone.get_data(as_text=True) for code in codes)
+    assert list(Path(app.config["LETTERS_DIR"]).glob("*.bin")) == []
+    assert len(_invitations(app, wave)) == 2

@@ -42,7 +42,7 @@ def test_rates_page_per_wave_and_stratum(app, client, sign_in, make_wave, add_re
     assert "3 completes of 20 invitations sent." in html
     # North: 10 invited, 1 undeliverable -> 9 eligible; RR1 3/9, RR2 5/9. All: 19 eligible.
     assert "33.3%" in html and "55.6%" in html and "15.8%" in html and "26.3%" in html
-    assert "<progress" in html and "Responses received per week" in html
+    assert "<progress" in html and "Responses received per week" in html and "Week starting" in html
 
 
 def test_open_link_waves_show_counts_not_rates(app, client, sign_in, make_wave, add_response):
@@ -74,7 +74,8 @@ def test_targets_import_and_show(app, client, sign_in, make_wave):
         rows = db.session.query(PopulationTarget).all()
         assert len(rows) == 8 and {r.source for r in rows} == {"ACS 2019-2023"}
     html = client.get("/staff/targets").get_data(as_text=True)
-    assert "race_eth" in html and "hispanic" in html
+    # By their labels, not variable names and codes.
+    assert "race_eth" not in html and "Hispanic" in html
     upload = (io.BytesIO(GOOD.replace("age_band,2,,900", "age_band,2,,899").encode("utf-8-sig")), "targets.csv")
     assert client.post("/staff/targets", data={"upload": upload}, content_type="multipart/form-data").status_code == 303
 
@@ -100,3 +101,34 @@ def test_targets_validation_names_the_row_and_the_reason(app, client, sign_in, m
     assert message in html, html[html.find("error-summary"):][:800]
     with app.app_context():
         assert db.session.query(PopulationTarget).count() == 0, "nothing is imported when a row is wrong"
+
+
+def test_dashboard_tells_each_role_where_things_stand(app, client, sign_in, make_wave):
+    from tests.pagetext import text_of
+
+    wave = make_wave(status="open")
+    sign_in(Role.SURVEY_MANAGER, Role.ADMIN, Role.ANALYST)
+    page = text_of(client.get("/staff/"))
+    assert f"{wave.title}: open" in page
+    assert "Responses so far 0" in page and "Invitations sent 0" in page
+    assert f"Make the invitation letters for {wave.title}." in page
+    assert "Staff sign-in" not in page and page.count("Sign out") == 2  # header and footer
+
+
+def test_dashboard_for_investigators_counts_complaints(app, client, sign_in):
+    from tests.pagetext import text_of
+
+    sign_in(Role.INVESTIGATOR)
+    page = text_of(client.get("/staff/"))
+    assert "Open complaints 0" in page and "Overdue 0" in page and "Not assigned 0" in page
+    assert "Responses so far" not in page
+
+
+def test_publish_is_offered_only_for_a_closed_wave(app, client, sign_in, make_wave):
+    from tests.pagetext import text_of
+
+    open_wave, closed = make_wave(status="open"), make_wave(status="closed")
+    sign_in(Role.SURVEY_MANAGER, Role.ADMIN)
+    assert "Publish the results" not in text_of(client.get(f"/staff/waves/{open_wave.slug}"))
+    assert "Results can be published once the wave has closed, after" in text_of(client.get(f"/staff/waves/{open_wave.slug}"))
+    assert "Publish the results" in text_of(client.get(f"/staff/waves/{closed.slug}"))
