@@ -32,7 +32,6 @@ def areas_server(tmp_path_factory):
     })
     with app.app_context():
         from survey.auth import hash_password
-
         from survey.demo import load_demo
         from survey.models import Agency, Role, StaffUser
 

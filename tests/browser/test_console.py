@@ -59,7 +59,6 @@ def console_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
                       "LANGUAGES": ["en", "es", "ar"]})
     with app.app_context():
         from survey.auth import hash_password
-
         from survey.demo import load_demo
         from survey.models import Agency, Role, StaffUser
 

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select, update
 
 from survey.db import db
-from survey.results import service
 from survey.models import Response, Role, Wave
+from survey.results import service
 from tests.pagetext import text_of
 
 
