@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 
 import pytest
 from sqlalchemy import select
@@ -29,7 +30,9 @@ def november_wave(make_wave):
 
 
 def _at(monkeypatch, instant: dt.datetime) -> None:
+    """The app's clock and the system clock both read ``instant``."""
     monkeypatch.setattr(models, "clock", lambda: instant)
+    monkeypatch.setattr(time, "time", lambda: instant.timestamp())
 
 
 def _invitation(app, code: str) -> dict:
