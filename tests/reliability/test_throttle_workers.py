@@ -75,7 +75,7 @@ def worker_pids(server: Gunicorn) -> list[int]:
 @pytest.fixture
 def server(deployment: Deployment, tmp_path: Path):
     gunicorn = Gunicorn(deployment, tmp_path / "gunicorn.log", workers=WORKERS)
-    gunicorn.start()
+    gunicorn.start(timeout=180)  # 4 workers on a shared 2-core machine can take a while to answer
     try:
         yield gunicorn
     finally:
