@@ -83,10 +83,20 @@ def default_probability(count: int, population: int | None) -> float | None:
     return min(1.0, count / population)
 
 
-def generate(wave: Wave, stratum: str | None, count: int, probability: float | None) -> list[IssuedCode]:
-    """Create ``count`` invitations; return the codes (the caller commits; they are never stored)."""
+def generate(wave: Wave, stratum: str | None, count: int, probability: float | None, area: str | None = None) -> list[IssuedCode]:
+    """Create ``count`` invitations; return the codes (the caller commits; they are never stored).
+
+    ``area``: the small area (neighbourhood or beat) the letters go to, for waves whose invitation
+    sets it; the invitation forgets it when its code is used.
+    """
     if wave.mode != WaveMode.INVITATION:
         raise ValueError(f"{wave.slug} is an open-link wave: it has no invitations.")
+    if area is not None:
+        areas = {a.name: a.stratum for a in wave.areas}
+        if area not in areas:
+            raise ValueError(f"{wave.slug} has no small area {area!r}; declare its areas with flask areas first.")
+        if areas[area] and stratum and areas[area] != stratum:
+            raise ValueError(f"{area} lies in {areas[area]}, not {stratum}.")
     names = {s.name: s.population for s in wave.strata}
     if stratum is not None and names and stratum not in names:
         raise ValueError(f"{wave.slug} has no stratum {stratum!r}; it has {', '.join(sorted(names))}.")
@@ -103,7 +113,7 @@ def generate(wave: Wave, stratum: str | None, count: int, probability: float | N
         seen.add(digest)
         db.session.add(
             Invitation(
-                wave_id=wave.id, code_hash=digest, stratum=stratum, selection_probability=probability,
+                wave_id=wave.id, code_hash=digest, stratum=stratum, area=area, selection_probability=probability,
                 status=InvitationStatus.SENT, batch=batch,
             )
         )

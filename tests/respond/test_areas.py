@@ -69,3 +69,17 @@ def test_waves_without_areas_store_none(client, app, wave, code):
     enter(client, code)
     assert page_path(client.post("/survey/q/about", data={"age_band": "3"})) == "/survey/done"
     assert _stored(app).area is None
+
+
+def test_invitations_command_sets_the_area_of_its_codes(app, runner, make_wave):
+    wave = make_wave(area_kind=AreaKind.NEIGHBOURHOOD, area_source=AreaSource.INVITATION, areas=_areas())
+    args = ["invitations", "create", "--wave", wave.slug, "--stratum", "North", "--count", "3"]
+    result = runner.invoke(args=[*args, "--area", "Old Town"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert [i.area for i in db.session.scalars(select(Invitation))] == ["Old Town"] * 3
+    result = runner.invoke(args=[*args, "--area", "Nowhere"])
+    assert result.exit_code != 0 and "no small area 'Nowhere'" in result.output
+    result = runner.invoke(args=["invitations", "create", "--wave", wave.slug, "--stratum", "South", "--count", "1",
+                                 "--area", "Old Town"])
+    assert result.exit_code != 0 and "Old Town lies in North, not South" in result.output
