@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Flask, g
 from flask_babel import (
-    Babel,
     format_date,
     format_decimal,
     format_number,
@@ -26,10 +25,10 @@ from markupsafe import Markup
 from . import security
 from .config import from_environment
 from .db import db
-from .i18n import direction, html_lang, select_locale
+from .i18n import SurveyBabel, direction, html_lang, select_locale
 from .models import set_timezone
 
-babel = Babel()
+babel = SurveyBabel()
 csrf = CSRFProtect()
 
 
