@@ -25,6 +25,7 @@ from markupsafe import Markup
 from . import security
 from .config import from_environment
 from .db import db
+from .formats import bdi, long_date, ltr, period_lines, period_text
 from .i18n import SurveyBabel, direction, html_lang, select_locale
 from .models import set_timezone
 
@@ -118,6 +119,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         format_decimal=format_decimal,
         format_percent=format_percent,
         format_time=format_time,
+        long_date=long_date,
+        bdi=bdi,
+        ltr=ltr,
+        period_text=period_text,
+        period_lines=period_lines,
     )
 
     db.init_app(app)

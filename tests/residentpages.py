@@ -79,6 +79,7 @@ def tour(app: Flask, lang: str, *, survey_pages: int = 99) -> dict[str, str]:
         if "/survey/q/" not in url:
             break
     get("survey-done", "/survey/done")
+    get("survey-code-used", "/survey/code-used")
     get("complaint-policy", "/complaints/")
     get("complaint-form", "/complaints/new")
     response = client.post("/complaints/new", data={
