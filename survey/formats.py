@@ -63,17 +63,14 @@ def period_text(start: dt.date, end: dt.date, locale: Locale | None = None) -> s
 
 
 def period_lines(start: dt.date, end: dt.date, locale: Locale | None = None) -> str:
-    """The same span short, on two lines for a chart's axis: "Jul – Sep" over "2026"."""
-    from babel.dates import format_interval, format_skeleton
+    """The span short, for a chart's axis or a narrow column: the first month over the year
+    ("Jul" over "2026"); a span's full name (:func:`period_text`) does not fit under a tick on a
+    phone in most languages ("أكتوبر–ديسمبر", "окт. — дек.")."""
+    from babel.dates import format_skeleton
 
     locale = _locale(locale)
-    if start.year != end.year:
-        return period_text(start, end, locale).replace(" – ", " –\n", 1)
-    if _ht(locale):
-        months = period_text(start, end, locale).rsplit(" ", 1)[0]
-    else:
-        months = format_interval(start, end, "MMM", locale=locale)
-    return f"{months}\n{format_skeleton('y', start, locale=locale)}"
+    month = HT_MONTHS[start.month - 1] if _ht(locale) else format_skeleton("MMM", start, locale=locale)
+    return f"{month}\n{format_skeleton('y', start, locale=locale)}"
 
 
 def long_date(day: dt.date) -> Markup:
