@@ -81,6 +81,22 @@ class DemoResult:
     codes: list[str]
 
 
+#: The demo agency's name (and, where the script spells it differently, its city) per language.
+DEMO_AGENCY_TEXTS = {
+    "es": {"name": "Departamento de Policía de Riverton"},
+    "zh_Hans": {"name": "里弗顿警察局", "city": "里弗顿"},
+    "zh_Hant": {"name": "里弗頓警察局", "city": "里弗頓"},
+    "tl": {"name": "Departamento ng Pulisya ng Riverton"},
+    "vi": {"name": "Sở Cảnh sát Riverton"},
+    "ar": {"name": "إدارة شرطة ريفرتون", "city": "ريفرتون"},
+    "fr": {"name": "Service de police de Riverton"},
+    "ko": {"name": "리버턴 경찰서", "city": "리버턴"},
+    "ru": {"name": "Полиция Ривертона"},
+    "ht": {"name": "Depatman Lapolis Riverton"},
+    "pt": {"name": "Departamento de Polícia de Riverton"},
+}
+
+
 def _quarter_start(day: dt.date) -> dt.date:
     return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
@@ -104,6 +120,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
         default_language="en",
         phone="555-0100",
         address="100 Main Street, Riverton",
+        texts=DEMO_AGENCY_TEXTS,
     )
     session.add(agency)
     session.flush()
