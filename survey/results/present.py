@@ -4,6 +4,7 @@ formatted for the locale, plain sentences about changes, and the charts."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -134,15 +135,20 @@ def series(est: pd.DataFrame, measure: str, label: str, by: str | None = None, d
     return Series(label, waves, col("estimate"), col("ci_low"), col("ci_high"))
 
 
+def _ends(lines: list[Series]) -> Iterator[tuple[Series, tuple[Any, ...], tuple[Any, ...], int]]:
+    """Each line with an estimate: the line, its first and last (wave, estimate, low, high), and
+    how many waves have an estimate."""
+    for s in lines:
+        pts = [(x, y, lo, hi) for x, y, lo, hi in zip(s.x, s.y, s.low or s.y, s.high or s.y, strict=True) if y is not None]
+        if pts:
+            yield s, pts[0], pts[-1], len(pts)
+
+
 def trend_alt(lines: list[Series], level: float) -> str:
     """The text alternative of a trend chart: where each line started and ended, with intervals."""
     parts = []
-    for s in lines:
-        pts = [(x, y, lo, hi) for x, y, lo, hi in zip(s.x, s.y, s.low or s.y, s.high or s.y, strict=True) if y is not None]
-        if not pts:
-            continue
-        (x0, y0, lo0, hi0), (x1, y1, lo1, hi1) = pts[0], pts[-1]
-        if len(pts) == 1:
+    for s, (x0, y0, lo0, hi0), (x1, y1, lo1, hi1), count in _ends(lines):
+        if count == 1:
             parts.append(_("%(label)s: %(value)s in %(wave)s (%(pct)s%% CI %(low)s to %(high)s).", label=s.label,
                            value=format_decimal(y0, "0"), wave=x0, pct=int(round(level * 100)),
                            low=format_decimal(lo0, "0"), high=format_decimal(hi0, "0")))
@@ -293,11 +299,7 @@ def public_sentence(row: Any, label: str, first: str, last: str, alpha: float = 
 def public_alt(lines: list[Series]) -> str:
     """The text alternative of a public chart: where the line started and ended, with ranges."""
     parts = []
-    for s in lines:
-        pts = [(x, y, lo, hi) for x, y, lo, hi in zip(s.x, s.y, s.low or s.y, s.high or s.y, strict=True) if y is not None]
-        if not pts:
-            continue
-        (x0, y0, lo0, hi0), (x1, y1, lo1, hi1) = pts[0], pts[-1]
+    for s, (x0, y0, lo0, hi0), (x1, y1, lo1, hi1), _count in _ends(lines):
         whole = {"first": format_decimal(y0, "0"), "low1": format_decimal(lo0, "0"), "high1": format_decimal(hi0, "0"),
                  "last": format_decimal(y1, "0"), "low2": format_decimal(lo1, "0"), "high2": format_decimal(hi1, "0")}
         parts.append(_("%(label)s went from %(first)s in %(wave1)s (range %(low1)s to %(high1)s) to %(last)s in "
