@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Flask, g
 from flask_babel import (
-    Babel,
     format_date,
     format_decimal,
     format_number,
@@ -26,10 +25,11 @@ from markupsafe import Markup
 from . import catalogs, security
 from .config import from_environment
 from .db import db
-from .i18n import direction, html_lang, select_locale
+from .formats import bdi, long_date, ltr, period_lines, period_text
+from .i18n import SurveyBabel, direction, html_lang, select_locale
 from .models import set_timezone
 
-babel = Babel()
+babel = SurveyBabel()
 csrf = CSRFProtect()
 
 
@@ -121,6 +121,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         format_decimal=format_decimal,
         format_percent=format_percent,
         format_time=format_time,
+        long_date=long_date,
+        bdi=bdi,
+        ltr=ltr,
+        period_text=period_text,
+        period_lines=period_lines,
     )
 
     db.init_app(app)

@@ -175,11 +175,15 @@ def _agency_line(agency: object) -> str:
 @click.option("--default-language", help="Language of complaints filed without one (e.g. en).")
 @click.option("--acknowledge-days", type=click.IntRange(1, 365), help="Promised days to acknowledge a complaint.")
 @click.option("--close-days", type=click.IntRange(1, 3650), help="Promised days to close a complaint.")
-def agency_set(slug: str, **values: object) -> None:
+@click.option("--lang", help="Set --name, --city and --address as this language writes them (e.g. ar).")
+def agency_set(slug: str, lang: str | None, **values: object) -> None:
     """Create the agency, or change the settings given; app servers show a change within 30 s."""
     from .models import Agency
 
     given = {key: value for key, value in values.items() if value is not None}
+    if lang is not None:
+        _agency_set_texts(slug, lang, given)
+        return
     for key in ("name", "city"):
         if key in given and not str(given[key]).strip():
             raise click.ClickException(f"--{key} cannot be empty.")
@@ -200,6 +204,27 @@ def agency_set(slug: str, **values: object) -> None:
         setattr(agency, key, value.strip() if isinstance(value, str) else value)
     db.session.commit()
     click.echo(f"{verb} agency {_agency_line(agency)}")
+
+
+def _agency_set_texts(slug: str, lang: str, given: dict[str, object]) -> None:
+    """Store the agency's name, city and address in one language (an empty value removes it)."""
+    from .context import TRANSLATABLE
+    from .models import Agency
+
+    if lang not in current_app.config["LANGUAGES"]:
+        raise click.ClickException(f"--lang must be one this site offers (SURVEY_LANGUAGES): {', '.join(current_app.config['LANGUAGES'])}.")
+    other = sorted(set(given) - set(TRANSLATABLE))
+    if other:
+        raise click.ClickException(f"With --lang only --name, --city and --address can be given, not {', '.join(other)}.")
+    agency = db.session.scalars(select(Agency).where(Agency.slug == slug)).first()
+    if agency is None:
+        raise click.ClickException(f"No agency {slug!r}: create it first without --lang.")
+    texts = {code: dict(values) for code, values in (agency.texts or {}).items()}
+    texts.setdefault(lang, {}).update({key: str(value).strip() for key, value in given.items()})
+    texts[lang] = {key: value for key, value in texts[lang].items() if value}
+    agency.texts = {code: values for code, values in texts.items() if values}
+    db.session.commit()
+    click.echo(f"Updated agency {slug} in {lang}: {agency.texts.get(lang, {})!r}")
 
 
 @agency_cli.command("show")

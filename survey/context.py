@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from flask import Flask, current_app, g, request
@@ -33,11 +34,21 @@ class AgencyInfo:
     address: str | None
     acknowledge_days: int
     close_days: int
+    texts: Mapping[str, Mapping[str, str]]
 
     @classmethod
     def of(cls, agency: Agency) -> AgencyInfo:
-        return cls(**{field.name: getattr(agency, field.name) for field in fields(cls)})
+        return cls(**{field.name: getattr(agency, field.name) for field in fields(cls)} | {"texts": agency.texts or {}})
 
+    def in_language(self, code: str | None) -> AgencyInfo:
+        """The agency as shown in language ``code``: its translated name, city and address."""
+        given = {key: value for key, value in (self.texts.get(code or "") or {}).items()
+                 if key in TRANSLATABLE and value}
+        return replace(self, **given) if given else self
+
+
+#: The agency texts a language may have its own version of (``flask agency set --lang``).
+TRANSLATABLE = ("name", "city", "address")
 
 #: How long a worker reuses the agency's settings before reading them again. Every page needs
 #: them and they change perhaps once a year; a change shows on every server within this time.
@@ -59,7 +70,8 @@ def current_agency() -> AgencyInfo:
                 raise NoAgency("No agency is set up yet: run `flask --app wsgi demo` or `flask --app wsgi agency set --slug ... --name ... --city ...`.")
             found = (time.monotonic() + AGENCY_CACHE_SECONDS, AgencyInfo.of(agency))
             cache["info"] = found
-        g.agency = found[1]
+        # The language is chosen here if nothing asked for it yet (a view may need the agency first).
+        g.agency = found[1].in_language(locale_code() if request else current_code())
     return g.agency
 
 

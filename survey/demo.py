@@ -117,6 +117,22 @@ class DemoResult:
     codes: list[str]
 
 
+#: The demo agency's name (and, where the script spells it differently, its city) per language.
+DEMO_AGENCY_TEXTS = {
+    "es": {"name": "Departamento de Policía de Riverton"},
+    "zh_Hans": {"name": "里弗顿警察局", "city": "里弗顿"},
+    "zh_Hant": {"name": "里弗頓警察局", "city": "里弗頓"},
+    "tl": {"name": "Departamento ng Pulisya ng Riverton"},
+    "vi": {"name": "Sở Cảnh sát Riverton"},
+    "ar": {"name": "إدارة شرطة ريفرتون", "city": "ريفرتون"},
+    "fr": {"name": "Service de police de Riverton"},
+    "ko": {"name": "리버턴 경찰서", "city": "리버턴"},
+    "ru": {"name": "Полиция Ривертона"},
+    "ht": {"name": "Depatman Lapolis Riverton"},
+    "pt": {"name": "Departamento de Polícia de Riverton"},
+}
+
+
 def _quarter_start(day: dt.date) -> dt.date:
     return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
@@ -144,6 +160,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
         default_language="en",
         phone="555-0100",
         address="100 Main Street, Riverton",
+        texts=DEMO_AGENCY_TEXTS,
     )
     session.add(agency)
     session.flush()
@@ -267,11 +284,11 @@ def _to_scale(latent: np.ndarray, rng: np.random.Generator, noise: float = 1.2) 
     return np.clip(np.rint(latent + rng.normal(0, noise, latent.shape)), 0, 10).astype(int)
 
 
-def _to_choice(latent: np.ndarray, k: int, rng: np.random.Generator, favourable_first: bool) -> np.ndarray:
-    """Map a 0-10 latent to k ordered codes; code 1 is the most favourable when favourable_first."""
+def _to_choice(latent: np.ndarray, k: int, rng: np.random.Generator, favorable_first: bool) -> np.ndarray:
+    """Map a 0-10 latent to k ordered codes; code 1 is the most favorable when favorable_first."""
     cut = np.clip((latent + rng.normal(0, 1.0, latent.shape)) / 10.0, 0, 0.9999)
-    level = (cut * k).astype(int) + 1  # 1 = least favourable
-    return k + 1 - level if favourable_first else level
+    level = (cut * k).astype(int) + 1  # 1 = least favorable
+    return k + 1 - level if favorable_first else level
 
 
 def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, order: int, n: int, closed: bool,
@@ -317,20 +334,20 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
 
     codes: dict[str, np.ndarray] = {
         "safety_feel": _to_scale(level + 0.8, rng),
-        "safety_community": _to_choice(level + 0.5, 4, rng, favourable_first=True),
+        "safety_community": _to_choice(level + 0.5, 4, rng, favorable_first=True),
         "trust_agency": _to_scale(level, rng),
-        "job_rating": _to_choice(level, 5, rng, favourable_first=True),
+        "job_rating": _to_choice(level, 5, rng, favorable_first=True),
         "pj_respect": _to_scale(level + 0.4, rng),
         "pj_listen": _to_scale(level - 0.3, rng),
-        "pj_fair": _to_choice(level, 4, rng, favourable_first=False),
-        "pj_explain": _to_choice(level - 0.5, 4, rng, favourable_first=False),
-        "equal_treatment": _to_choice(level - 0.4, 4, rng, favourable_first=True),
-        "right_force": _to_choice(level, 4, rng, favourable_first=True),
-        "accountable": _to_choice(level - 0.8, 4, rng, favourable_first=True),
+        "pj_fair": _to_choice(level, 4, rng, favorable_first=False),
+        "pj_explain": _to_choice(level - 0.5, 4, rng, favorable_first=False),
+        "equal_treatment": _to_choice(level - 0.4, 4, rng, favorable_first=True),
+        "right_force": _to_choice(level, 4, rng, favorable_first=True),
+        "accountable": _to_choice(level - 0.8, 4, rng, favorable_first=True),
         "eff_prevent": _to_scale(level - 0.2, rng),
         "eff_response": _to_scale(level + 0.2, rng),
         "duty_back": _to_scale(level * 0.6 + 2.5, rng, noise=2.0),
-        "moral_align": _to_choice(level, 5, rng, favourable_first=True),
+        "moral_align": _to_choice(level, 5, rng, favorable_first=True),
         "complaint_aware": np.where(rng.random(n) < 0.45, 1, np.where(rng.random(n) < 0.7, 2, 8)),
         "age_band": age,
         "sex": sex,
@@ -339,7 +356,7 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
         "home_language": home,
         "contact_respect": np.where(level + rng.normal(0, 2, n) > 4.5, 1, 2),
         "contact_proper": np.where(level + rng.normal(0, 2, n) > 4.0, 1, 2),
-        "contact_satisfied": _to_choice(level, 4, rng, favourable_first=True),
+        "contact_satisfied": _to_choice(level, 4, rng, favorable_first=True),
     }
     # "No one ever asks them" for some pj_explain answers; item nonresponse everywhere.
     codes["pj_explain"] = np.where(rng.random(n) < 0.06, -8, codes["pj_explain"])

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, support
 from flask import current_app, g, request, session
+from flask_babel import Babel, Domain, get_locale
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,44 @@ def language_name(code: str, in_language: str) -> str:
         known = KNOWN.get(code)
         return known.english if known else code
     return name[:1].upper() + name[1:]
+
+
+#: Our code for each language under the name Babel gives its locale: Babel parses "tl" as
+#: Filipino ("fil_PH"), so Flask-Babel alone would look for translations/fil, find nothing and
+#: show English under <html lang="tl">.
+_FOLDER_OF_LOCALE = {str(Locale.parse(code)): code for code in KNOWN}
+
+
+def catalog_folder(locale: Locale | None) -> str:
+    """The translations/ folder that holds the catalog of ``locale``."""
+    name = str(locale) if locale is not None else "en"
+    return _FOLDER_OF_LOCALE.get(name, name)
+
+
+class Catalogs(Domain):
+    """Flask-Babel's message domain, loading each language's catalog from the folder of our code."""
+
+    def get_translations(self) -> Any:
+        if not g:
+            return support.NullTranslations()
+        folder = catalog_folder(get_locale())
+        key = (folder, self.domain[0])
+        found = self.cache.get(key)
+        if found is None:
+            found = support.Translations()
+            for index, directory in enumerate(self.translation_directories):
+                domain = self.domain[0] if len(self.domain) == 1 else self.domain[index]
+                catalog = support.Translations.load(directory, [folder], domain)
+                found.merge(catalog)
+                if hasattr(catalog, "plural"):  # merge() does not copy the plural rule
+                    found.plural = catalog.plural
+            self.cache[key] = found
+        return found
+
+
+class SurveyBabel(Babel):
+    """Flask-Babel whose default domain finds every catalog by our language code."""
+
+    @cached_property
+    def domain_instance(self) -> Catalogs:
+        return Catalogs(domain=self.domain)

@@ -160,6 +160,9 @@ class Agency(Base):
     acknowledge_days: Mapped[int] = mapped_column(Integer, default=7)
     close_days: Mapped[int] = mapped_column(Integer, default=90)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The name, city and address as each language writes them ({"ar": {"name": ...}}); a
+    # language or text not given here shows the fields above.
+    texts: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict)
 
     waves: Mapped[list[Wave]] = relationship(back_populates="agency")
 

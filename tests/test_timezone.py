@@ -25,7 +25,7 @@ from survey.models import Complaint, Invitation, Response, Role, Wave, week_of
 from survey.staff.invitations import generate
 from tests.conftest import ROOT, make_test_app
 from tests.pagetext import history
-from tests.respond.conftest import enter, page_path
+from tests.respond.conftest import LAST, enter, page_path
 
 CHICAGO = "America/Chicago"
 EVENING = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)  # 9 pm on Nov 29 in Chicago
@@ -79,7 +79,7 @@ def test_a_survey_sent_on_the_last_evening_is_accepted_and_dated_that_day(app, c
     code = _invitation_code(app, wave)
     assert page_path(enter(client, code)) == "/survey/q/safety"
     client.post("/survey/q/safety", data={"safety_feel": "8", "safety_community": "1"})
-    assert page_path(client.post("/survey/q/about", data={"age_band": "3"})) == "/survey/done"
+    assert page_path(client.post(f"/survey/q/{LAST}", data={"education": "3"})) == "/survey/done"
     with app.app_context():
         (response,) = db.session.scalars(select(Response)).all()
         invitation = db.session.scalars(select(Invitation)).one()

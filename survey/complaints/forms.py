@@ -1,7 +1,7 @@
 """Forms for complaints: the resident's form, follow-up, and the investigators' forms.
 
 Only two things can make the resident's form fail: choosing nothing and writing nothing, or a
-field longer than we can store. Everything else is optional and labelled so.
+field longer than we can store. Everything else is optional and labeled so.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..formats import Filled, ltr
 from ..models import Channel, ComplaintStatus, Disposition
 
 #: Category keys (stored) and their labels, in the order the form shows them.
@@ -123,7 +124,7 @@ class ComplaintForm(FlaskForm):
         _l("Where did it happen? (optional)"),
         filters=[_strip],
         validators=[Length(max=SHORT, message=_l("Shorten the place to %(max)d characters or fewer"))],
-        description=_l("A street, a corner, a building or a neighbourhood."),
+        description=_l("A street, a corner, a building or a neighborhood."),
     )
     officers = TextAreaField(
         _l("Officers involved (optional)"),
@@ -190,7 +191,7 @@ class ReceiptForm(FlaskForm):
     code = StringField(
         _l("Receipt code"),
         validators=[DataRequired(_l("Enter the receipt code you were given"))],
-        description=_l("It looks like ABCDE-FGHJK-MNPQR-STVW. Capital letters and dashes do not matter."),
+        description=Filled(_l("It looks like %(example)s. Capital letters and dashes do not matter."), example=ltr("ABCDE-FGHJK-MNPQR-STVW")),
     )
 
 

@@ -178,10 +178,15 @@ def status():
         for m in complaint.messages
         if m.author in ("resident", "staff")
     ]
+    # What the resident wrote, as the receipt page promises; contact details stay out (whoever
+    # holds the code could be someone else, and the details are not needed to follow up).
+    written = service.decrypted(complaint)
+    written.pop("contact", None)
     return render_template(
         "complaints/status.html",
         complaint=complaint,
         form=form,
+        written=written,
         messages=messages,
         deadlines=service.deadlines(complaint, agency),
     )

@@ -10,7 +10,7 @@ Disclosure control, per table:
 * otherwise more cells are hidden ("withheld", complementary suppression) until an attacker who
   knows the published total and every rule here, including that a withheld cell is at least
   the threshold, still cannot narrow any small count to fewer than ``MIN_RANGE + 1`` values.
-  The attacker's bounds are computed exactly with a linear programme (one equality with integer
+  The attacker's bounds are computed exactly with a linear program (one equality with integer
   bounds has integral vertices, so the LP bounds are the integer bounds). If no cell is left to
   withhold, the total is withheld.
 

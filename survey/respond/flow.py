@@ -136,17 +136,71 @@ def area_of(wave: AnyWave, answers: Mapping[str, Any]) -> str | None:
     return names[code - 1] if isinstance(code, int) and 1 <= code <= len(names) else None
 
 
+#: What a survey page may hold, in CSS pixels of estimated height on a 360 px phone: with the
+#: header, the progress line, the heading and the Continue button the page stays within about
+#: two screens of 640 px. Long sections are split into several pages.
+PAGE_BUDGET = 860
+#: Characters per line of a question (bold) and of an answer label at 360 px, and line height.
+_QUESTION_CHARS, _LABEL_CHARS, _LINE = 32, 30, 24
+
+
+def _lines(texts: Mapping[str, str], per_line: int) -> int:
+    """Lines the longest translation of a text needs (every language gets the same pages)."""
+    longest = max((len(t) for t in texts.values()), default=0)
+    return -(-longest // per_line) if longest else 0
+
+
+def item_height(item: Item) -> int:
+    """The estimated height of a question on a 360 px phone, in CSS pixels."""
+    height = 24 + 8 + _LINE * _lines(item.text, _QUESTION_CHARS) + _LINE * _lines(item.hint, _LABEL_CHARS + 6)
+    choice = 8 + 44  # "Prefer not to say" and any one-line answer: a 44 px target and the gap
+    if item.type == "scale":
+        return height + 44 + 48 + 16 + choice
+    if item.type == "text":
+        return height + 4 * _LINE + 24 + _LINE
+    for option in item.options:
+        height += 8 + max(44, 20 + _LINE * _lines(option.text, _LABEL_CHARS))
+    return height + choice
+
+
+def _fill_pages(items: list[Item], budget: int = PAGE_BUDGET) -> list[tuple[Item, ...]]:
+    """Consecutive items in the fewest pages that hold them within ``budget`` (a question taller
+    than that alone on its page), the tallest page as short as possible: six short questions make
+    two pages of three, not five and one. Sections are short, so every split is tried."""
+    heights = [item_height(item) for item in items]
+    best: tuple[tuple[int, int], list[tuple[Item, ...]]] | None = None
+    for cuts in range(2 ** max(len(items) - 1, 0)):
+        groups: list[tuple[Item, ...]] = [(items[0],)]
+        tallest, used = 0, heights[0]
+        for k in range(1, len(items)):
+            if cuts >> (k - 1) & 1:
+                tallest = max(tallest, used)
+                groups.append((items[k],))
+                used = heights[k]
+            else:
+                groups[-1] = (*groups[-1], items[k])
+                used += heights[k]
+        tallest = max(tallest, used)
+        fits = all(len(g) == 1 or sum(item_height(i) for i in g) <= budget for g in groups)
+        score = (len(groups), tallest)
+        if fits and (best is None or score < best[0]):
+            best = (score, groups)
+    return best[1] if best else [(item,) for item in items]
+
+
 def build_pages(inst: InstrumentDef, wave: AnyWave, *, ask_stratum: bool | None = None) -> list[Page]:
-    """One page per section; an item marked ``own_page`` gets a page to itself."""
+    """One page per section, or several when a section would not fit about two phone screens
+    (:data:`PAGE_BUDGET`); an item marked ``own_page`` gets a page to itself."""
     pages: list[Page] = []
     for section in inst.sections:
         # Consecutive items share a page; an own_page item splits the section around itself.
-        groups: list[tuple[Item, ...]] = []
+        runs: list[list[Item]] = []
         for item in inst.items_in(section):
-            if item.own_page or not groups or groups[-1][0].own_page:
-                groups.append((item,))
+            if item.own_page or not runs or runs[-1][0].own_page:
+                runs.append([item])
             else:
-                groups[-1] = (*groups[-1], item)
+                runs[-1].append(item)
+        groups = [group for run in runs for group in ([tuple(run)] if run[0].own_page else _fill_pages(run))]
         shared = 0
         for group in groups:
             if group[0].own_page:
@@ -167,6 +221,23 @@ def build_pages(inst: InstrumentDef, wave: AnyWave, *, ask_stratum: bool | None 
 
 def visible_pages(pages: Iterable[Page], answers: Mapping[str, Any]) -> list[Page]:
     return [page for page in pages if page.shown_items(answers)]
+
+
+def progress(pages: list[Page], current: Page, answers: Mapping[str, Any]) -> tuple[int, int]:
+    """"Page N of M" for ``current``: M counts the pages the routing shows, and a page whose
+    question depends on a question not yet answered (on this page or later) as shown, so M is
+    known from the first page and only falls when an answer skips pages."""
+    at = pages.index(current)
+    page_of = {item.key: index for index, page in enumerate(pages) for item in page.items}
+
+    def may_show(item: Item) -> bool:
+        gate = item.show_if["item"] if item.show_if else None
+        if gate and answers.get(gate) is None and page_of.get(gate, -1) >= at:
+            return True
+        return item.is_shown(answers)
+
+    counted = [page for page in pages if page is current or any(may_show(item) for item in page.items)]
+    return counted.index(current) + 1, len(counted)
 
 
 def next_page(pages: list[Page], current: Page, answers: Mapping[str, Any]) -> Page | None:

@@ -19,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..context import current_agency, locale_code
+from ..formats import Filled, ltr
 from ..instruments import PREFER_NOT_TO_SAY, Item
 from ..models import Channel
 from .flow import text_in
@@ -27,7 +28,8 @@ from .flow import text_in
 class CodeForm(FlaskForm):
     code = StringField(
         _l("Access code"),
-        description=_l("It is printed on your letter, for example 7KQ2M-XW4PD-9HTRB. Capital or small letters are both fine."),
+        description=Filled(_l("It is printed on your letter, for example %(example)s. Capital or small letters are both fine."),
+                           example=ltr("7KQ2M-XW4PD-9HTRB")),
         validators=[Length(max=64, message=_l("An access code has 15 letters and numbers. Check it against your letter."))],
     )
 
@@ -120,7 +122,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def field_for(item: Item, lang: str) -> Any:
-    """An unbound WTForms field for one item, labelled in the questionnaire's language."""
+    """An unbound WTForms field for one item, labeled in the questionnaire's language."""
     label = text_in(item.text, lang)
     hint = text_in(item.hint, lang) if item.hint else ""
     if item.type == "text":

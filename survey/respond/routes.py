@@ -202,8 +202,7 @@ def page(key: str):
     else:
         form = KeptPage.of(items, answers, field_html) or page_form(items, lang, answers, key=key)
 
-    shown = flow.visible_pages(pages, answers)
-    number = shown.index(page) + 1 if page in shown else 1
+    number, total = flow.progress(pages, page, answers)
     previous = flow.previous_page(pages, page, answers)
     return render_template(
         "respond/page.html",
@@ -214,7 +213,7 @@ def page(key: str):
         text_in=flow.text_in,
         heading=flow.text_in(page.items[0].text if page.single else page.title, lang),
         number=number,
-        total=len(shown),
+        total=total,
         last=flow.next_page(pages, page, answers) is None,
         back_url=url_for("respond.page", key=previous.key) if previous else url_for("respond.start"),
         survey_title=flow.text_in(inst.title, lang),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from analysis.io import Codebook
 from analysis.plots import Series, small_multiples_svg, trend_svg
 
 from ..context import locale_code
+from ..formats import Filled, ltr
 from ..models import today
 
 
@@ -172,15 +174,20 @@ def series(est: pd.DataFrame, measure: str, label: str, by: str | None = None, d
     return Series(label, waves, col("estimate"), col("ci_low"), col("ci_high"))
 
 
+def _ends(lines: list[Series]) -> Iterator[tuple[Series, tuple[Any, ...], tuple[Any, ...], int]]:
+    """Each line with an estimate: the line, its first and last (wave, estimate, low, high), and
+    how many waves have an estimate."""
+    for s in lines:
+        pts = [(x, y, lo, hi) for x, y, lo, hi in zip(s.x, s.y, s.low or s.y, s.high or s.y, strict=True) if y is not None]
+        if pts:
+            yield s, pts[0], pts[-1], len(pts)
+
+
 def trend_alt(lines: list[Series], level: float) -> str:
     """The text alternative of a trend chart: where each line started and ended, with intervals."""
     parts = []
-    for s in lines:
-        pts = [(x, y, lo, hi) for x, y, lo, hi in zip(s.x, s.y, s.low or s.y, s.high or s.y, strict=True) if y is not None]
-        if not pts:
-            continue
-        (x0, y0, lo0, hi0), (x1, y1, lo1, hi1) = pts[0], pts[-1]
-        if len(pts) == 1:
+    for s, (x0, y0, lo0, hi0), (x1, y1, lo1, hi1), count in _ends(lines):
+        if count == 1:
             parts.append(_("%(label)s: %(value)s in %(wave)s (%(pct)s%% CI %(low)s to %(high)s).", label=s.label,
                            value=format_decimal(y0, "0"), wave=x0, pct=int(round(level * 100)),
                            low=format_decimal(lo0, "0"), high=format_decimal(hi0, "0")))
@@ -202,7 +209,7 @@ def trend_chart(est: pd.DataFrame, codebook: Codebook, measures: list[str], titl
 
 def domain_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, domains: list[str],
                  level: float, min_n: int = 0) -> tuple[str, str]:
-    """Small multiples: the measure in each domain (in colour) against everyone (grey)."""
+    """Small multiples: the measure in each domain (in color) against everyone (gray)."""
     everyone = series(est, measure, _("Everyone"))
     panels = []
     lines = []
@@ -218,13 +225,13 @@ def domain_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, d
         lines.append(s)
     title = _("%(measure)s by %(group)s", measure=measure_label(codebook, measure), group=by_label(codebook, by).lower())
     alt = trend_alt(lines, level)
-    note = _("Grey dashed line: everyone. Shaded: %(pct)s%% confidence interval.", pct=int(round(level * 100)))
+    note = _("Gray dashed line: everyone. Shaded: %(pct)s%% confidence interval.", pct=int(round(level * 100)))
     return small_multiples_svg(panels, title=title, desc=f"{alt} {note}", note=note), alt
 
 
 def gap_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, domains: list[str],
               level: float) -> tuple[str, str]:
-    """Gaps between groups over time: one labelled line per group."""
+    """Gaps between groups over time: one labeled line per group."""
     lines = [series(est, measure, value_label(codebook, by, d), by=by, domain=str(d)) for d in domains]
     title = _("%(measure)s by %(group)s", measure=measure_label(codebook, measure), group=by_label(codebook, by).lower())
     alt = trend_alt(lines, level)
@@ -384,3 +391,59 @@ class CompareView:
 
     def indexes_list(self) -> list[tuple[str, str]]:
         return [(ix, measure_label(self.cb, ix)) for ix in self.indexes["measure"]]
+
+
+# ------------------------------------------------------------------ the public results page
+# One plain word for the interval ("range"), explained once on the page; survey waves named by
+# the months they ran, in the visitor's language; numbers isolated for right-to-left pages.
+
+
+def public_sentence(row: Any, label: str, first: str, last: str, alpha: float = 0.05) -> Filled | None:
+    """The plain sentence about the change from the first to the last published wave."""
+    if row["too_few"]:
+        return None
+    size = ltr(change(abs(row["difference"]), row, signed=False))
+    if row["p_holm"] < alpha:
+        if row["difference"] > 0:
+            text = _("%(label)s rose by %(size)s points from %(first)s to %(last)s. A change this large is unlikely "
+                     "to be chance.")
+        else:
+            text = _("%(label)s fell by %(size)s points from %(first)s to %(last)s. A change this large is unlikely "
+                     "to be chance.")
+    else:
+        text = _("%(label)s: no detectable change from %(first)s to %(last)s. A difference of %(size)s points "
+                 "could be chance.")
+    return Filled(text, label=label, size=size, first=first, last=last)
+
+
+def public_alt(lines: list[Series]) -> str:
+    """The text alternative of a public chart: where the line started and ended, with ranges."""
+    parts = []
+    for s, (x0, y0, lo0, hi0), (x1, y1, lo1, hi1), _count in _ends(lines):
+        whole = {"first": format_decimal(y0, "0"), "low1": format_decimal(lo0, "0"), "high1": format_decimal(hi0, "0"),
+                 "last": format_decimal(y1, "0"), "low2": format_decimal(lo1, "0"), "high2": format_decimal(hi1, "0")}
+        parts.append(_("%(label)s went from %(first)s in %(wave1)s (range %(low1)s to %(high1)s) to %(last)s in "
+                       "%(wave2)s (range %(low2)s to %(high2)s).", label=s.label, wave1=x0, wave2=x1, **whole))
+    return " ".join(parts)
+
+
+def public_line(est: pd.DataFrame, codebook: Codebook, measure: str, names: dict[str, str]) -> Series:
+    """The line of one measure with each wave named from ``names`` (wave key -> name)."""
+    line = series(est, measure, measure_label(codebook, measure))
+    return Series(line.label, [names.get(x, x) for x in line.x], line.y, line.low, line.high)
+
+
+def public_chart(est: pd.DataFrame, codebook: Codebook, measure: str, titles: dict[str, str],
+                 ticks: dict[str, str]) -> str:
+    """A public trend chart: the axis labeled with the months of each wave, the title left to the page."""
+    shown = public_line(est, codebook, measure, ticks)
+    alt = public_alt([public_line(est, codebook, measure, titles)])
+    return trend_svg([shown], title=shown.label, desc=f"{alt} {axis_note()}", ylabel=_("Score (0-100)"),
+                     show_title=False)
+
+
+def axis_note() -> str:
+    from analysis.plots import SCORE_SPAN
+
+    return _("The shaded band is the range. The chart shows at least %(span)s of the 100 points of the scale, so "
+             "that small changes do not look large.", span=SCORE_SPAN)

@@ -6,11 +6,12 @@ import math
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template
-from flask_babel import format_decimal
+from flask_babel import format_decimal, format_percent
 from sqlalchemy import select
 
 from ..context import current_agency, locale_code
 from ..db import db
+from ..formats import period_lines, period_text
 from ..models import Wave
 from . import areas, present, service
 from .staff_routes import _svg
@@ -53,22 +54,34 @@ def _estimates(comparison: service.Comparison, measure: str, by: str | None = No
     return rows
 
 
+def wave_names(waves: list[Wave]) -> tuple[dict[str, str], dict[str, str]]:
+    """Each wave's name for people (the months it ran, in the visitor's language) and the short
+    two-line form for a chart's axis, by wave key."""
+    titles = {w.slug: period_text(w.opens_on, w.last_day()) for w in waves}
+    ticks = {w.slug: period_lines(w.opens_on, w.last_day()) for w in waves}
+    return titles, ticks
+
+
 @bp.get("/")
 def index():
     waves = published_waves()
+    min_n = current_app.config["RESULTS_MIN_N"]
     if not waves:
-        return render_template("results/public.html", waves=[], headline=[], districts=[], areas=None,
-                               min_n=current_app.config["RESULTS_MIN_N"])
+        return render_template("results/public.html", waves=[], headline=[], districts=[], areas=None, min_n=min_n)
     comparison = _comparison(waves)
     t = comparison.tables
     cb = comparison.codebook
+    titles, _ticks = wave_names(comparison.waves)
     latest = t.waves[-1]
     available = set(t.measures["measure"])
+    shown = t.estimates[t.estimates["n"] >= t.min_n]
     headline = []
     for key in HEADLINE:
         if key not in available:
             continue
         trend = _estimates(comparison, key)
+        for row in trend:
+            row["title"] = titles.get(row["wave"], row["wave"])
         now = next((r for r in trend if r["wave"] == latest), None)
         change = None
         ch = t.changes
@@ -76,10 +89,11 @@ def index():
             row = ch[(ch["measure"] == key) & ch["by"].isna() & (ch["comparison"] == "first_last")]
             if not row.empty:
                 row = row.iloc[0].to_dict()
-                change = present.sentence(row, present.measure_label(cb, key), t.level) if row["comparable"] and not row["too_few"] else None
+                change = (present.public_sentence(row, present.measure_label(cb, key), titles[row["wave_from"]],
+                                                  titles[row["wave_to"]], t.alpha) if row["comparable"] else None)
         headline.append({"key": key, "label": present.measure_label(cb, key), "latest": now, "trend": trend,
                          "change": change,
-                         "alt": present.chart_alt("trend", t.estimates[t.estimates["n"] >= t.min_n], cb, key, "", [], t.level)})
+                         "alt": present.public_alt([present.public_line(shown, cb, key, titles)])})
     districts = []
     if "district" in t.domains:
         per = {key: {r["domain"]: r for r in _estimates(comparison, key, "district") if r["wave"] == latest}
@@ -92,10 +106,12 @@ def index():
     area_view = areas.view(newest, public=True) if newest.publish_areas else None
     latest_rates = comparison.latest_rates() if comparison.waves[-1].slug == t.waves[-1] else {}
     return render_template(
-        "results/public.html", waves=comparison.waves, latest=comparison.waves[-1], headline=headline,
-        districts=districts, areas=area_view, min_n=t.min_n, pct=int(round(t.level * 100)), weighting=t.weighting,
-        n_latest=format_decimal(int(t.weights["n"].iloc[-1]), "#,##0"),
-        response_rate=latest_rates.get("rr1"), labels=[present.measure_label(cb, k) for k in HEADLINE if k in available],
+        "results/public.html", waves=comparison.waves, latest_title=titles[latest], headline=headline,
+        districts=districts, areas=area_view, min_n=t.min_n, sure=format_percent(t.level, "#,##0%"),
+        weighting=t.weighting, n_latest=format_decimal(int(t.weights["n"].iloc[-1]), "#,##0"),
+        axis_note=present.axis_note(),
+        response_rate=None if latest_rates.get("rr1") is None else format_percent(latest_rates["rr1"], "#,##0%"),
+        labels=[present.measure_label(cb, k) for k in HEADLINE if k in available],
     )
 
 
@@ -108,12 +124,13 @@ def chart(measure: str):
     t = comparison.tables
     if measure not in set(t.measures["measure"]):
         abort(404)
-    name = f"{comparison.key}-public-{measure}-{locale_code()}.svg"
+    # The drawing's version is in the name: a cache made by an older design is never served.
+    name = f"{comparison.key}-public3-{measure}-{locale_code()}.svg"
 
     def draw() -> str:
         shown = t.estimates[t.estimates["n"] >= t.min_n]
-        return present.trend_chart(shown, comparison.codebook, [measure], present.measure_label(comparison.codebook, measure),
-                                   t.level)[0]
+        titles, ticks = wave_names(comparison.waves)
+        return present.public_chart(shown, comparison.codebook, measure, titles, ticks)
 
     return _svg(service.cached(name, draw, binary=False))
 

@@ -191,10 +191,10 @@ def test_small_multiples_svg_has_one_titled_panel_per_domain():
     everyone = Series("Everyone", ["a", "b"], [50, 51], [49, 50], [51, 52])
     panels = [(f"District {k}", [everyone, Series(f"District {k}", ["a", "b"], [40 + k, 45 + k], [38, 43], [42, 47])])
               for k in range(5)]
-    root = _svg_root(small_multiples_svg(panels, title="Trust by district", desc="x", note="Grey: everyone."))
+    root = _svg_root(small_multiples_svg(panels, title="Trust by district", desc="x", note="Gray: everyone."))
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert all(f"District {k}" in texts for k in range(5))
-    assert "Grey: everyone." in texts
+    assert "Gray: everyone." in texts
 
 
 def test_plots_module_imports_neither_flask_nor_survey():

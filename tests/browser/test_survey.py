@@ -23,9 +23,10 @@ from survey.models import today as app_today
 from survey.respond.flow import CODE_BITS
 from survey.security import generate_code, keyed_hash, normalize_code
 from tests.browser.conftest import assert_accessible, set_language
+from tests.respond.conftest import PAGES as ALL_PAGES
 
 SLUG = "browser-wave"
-PAGES = 9  # with contact reported
+PAGES = len(ALL_PAGES)  # with contact reported
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +92,14 @@ def _answer(page) -> None:
 
 
 def _check_tap_targets(page) -> None:
+    """44 x 44 px targets; the points of a 0-10 scale, one row on a phone, are 44 px tall and at
+    least 24 px wide (WCAG 2.2 target size, AA)."""
     small = page.evaluate(
         """() => [...document.querySelectorAll(
               'main button, main .back, main label.choice-label, main label.scale-label, main .input, main textarea, footer button, footer .inline-list a')]
             .map(e => [e.outerHTML.slice(0, 80), e.getBoundingClientRect()])
-            .filter(([_, r]) => r.width > 0 && (r.width < 44 || r.height < 44))
+            .filter(([h, r]) => r.width > 0 && (r.height < 44 ||
+                    r.width < (h.includes('scale-label') ? 24 : 44)))
             .map(([h, r]) => `${h} ${Math.round(r.width)}x${Math.round(r.height)}`)"""
     )
     assert small == [], small
@@ -105,6 +109,7 @@ def _scale_is_mirrored(page) -> None:
     first = page.locator('label[for="safety_feel-0"]').bounding_box()
     last = page.locator('label[for="safety_feel-10"]').bounding_box()
     assert first["x"] > last["x"], (first, last)
+    assert first["y"] == last["y"], "the 0-10 scale is not on one row"
 
 
 @pytest.mark.parametrize(("lang", "direction"), [("en", "ltr"), ("es", "ltr"), ("ar", "rtl")])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -14,8 +15,35 @@ from survey.models import Invitation, SurveyDraft, Wave
 from survey.respond.flow import CODE_BITS, DraftRow
 from survey.security import generate_code, keyed_hash, normalize_code
 
-#: Every page of the core instrument in order, for a resident who reports contact.
-PAGES = ["safety", "trust", "fairness", "work", "obligation", "contact-any", "contact", "voice", "about"]
+
+def _pages() -> list[str]:
+    from types import SimpleNamespace
+
+    from survey.instruments import load_file
+    from survey.models import WaveMode
+    from survey.respond.flow import build_pages
+
+    instrument = load_file(Path(__file__).resolve().parents[2] / "instruments" / "core-trust.v1.toml")
+    return [page.key for page in build_pages(instrument, SimpleNamespace(mode=WaveMode.INVITATION, strata=[]))]
+
+
+#: Every page of the core instrument in order, for a resident who reports contact (long sections
+#: take several pages: "about", "about-2", ...), and the last page, whose Continue submits.
+PAGES = _pages()
+LAST = PAGES[-1]
+
+
+def page_of(item_key: str) -> str:
+    """The key of the page that asks ``item_key``."""
+    from types import SimpleNamespace
+
+    from survey.instruments import load_file
+    from survey.models import WaveMode
+    from survey.respond.flow import build_pages
+
+    instrument = load_file(Path(__file__).resolve().parents[2] / "instruments" / "core-trust.v1.toml")
+    pages = build_pages(instrument, SimpleNamespace(mode=WaveMode.INVITATION, strata=[]))
+    return next(page.key for page in pages if any(item.key == item_key for item in page.items))
 
 
 @pytest.fixture

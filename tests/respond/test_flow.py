@@ -12,7 +12,7 @@ from survey.instrument_store import instrument_for_wave
 from survey.instruments import PREFER_NOT_TO_SAY
 from survey.models import Response, Wave
 from tests.pagetext import checked
-from tests.respond.conftest import PAGES, enter, errors_of, open_draft, page_path
+from tests.respond.conftest import LAST, PAGES, enter, errors_of, open_draft, page_path
 
 
 def progress(html: str) -> str:
@@ -34,11 +34,18 @@ def test_pages_follow_the_instrument_with_progress(started):
         seen.append((path.rsplit("/", 1)[1], progress(html)))
         path = page_path(client.post(path, data=answers.get(path.rsplit("/", 1)[1], {})))
     assert [key for key, _ in seen] == PAGES
-    # Before the screener, the contact follow-ups are not counted; after it, they are.
-    assert seen[0][1] == "Page 1 of 8"
-    assert seen[1][1] == "Page 2 of 8"
-    assert seen[6][1] == "Page 7 of 9"
-    assert seen[-1][1] == "Page 9 of 9"
+    # The contact follow-ups count from the first page, before the screener is answered.
+    total = len(PAGES)
+    assert [text for _, text in seen] == [f"Page {n} of {total}" for n in range(1, total + 1)]
+
+
+def test_the_page_count_falls_when_an_answer_skips_pages(started):
+    client = started
+    assert progress(client.get("/survey/q/safety").get_data(as_text=True)) == f"Page 1 of {len(PAGES)}"
+    client.post("/survey/q/contact-any", data={"contact_any": ["9"]})
+    skipped = sum(key.startswith("contact-") or key == "contact" for key in PAGES) - 1  # contact-any stays
+    assert progress(client.get("/survey/q/voice").get_data(as_text=True)).endswith(f"of {len(PAGES) - skipped}")
+    assert progress(client.get("/survey/q/safety").get_data(as_text=True)) == f"Page 1 of {len(PAGES) - skipped}"
 
 
 def test_the_contact_screener_is_its_own_page_with_the_question_as_h1(started):
@@ -57,7 +64,7 @@ def test_no_contact_skips_the_contact_questions_and_drops_stale_answers(started,
     assert page_path(client.post("/survey/q/contact-any", data={"contact_any": ["9"]})) == "/survey/q/voice"
     # The hidden page redirects onward if reached directly.
     assert page_path(client.get("/survey/q/contact")) == "/survey/q/voice"
-    assert page_path(client.post("/survey/q/about", data={})) == "/survey/done"
+    assert page_path(client.post(f"/survey/q/{LAST}", data={})) == "/survey/done"
     with app.app_context():
         stored = db.session.scalars(select(Response)).one()
         keys = {a.item_key: a.code for a in stored.answers}
@@ -88,7 +95,7 @@ def test_changing_language_midway_keeps_every_answer(started, app):
         assert question in html
         assert checked(html, "safety_feel") == ["3"]
         assert checked(client.get("/survey/q/contact-any").get_data(as_text=True), "contact_any") == ["2", "3"]
-    page_path(client.post("/survey/q/about", data={"age_band": "1"}))
+    page_path(client.post(f"/survey/q/{LAST}", data={"education": "1"}))
     with app.app_context():
         stored = db.session.scalars(select(Response)).one()
         assert stored.language == "ar"

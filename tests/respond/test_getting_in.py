@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from survey.db import db
 from survey.models import Invitation, Response, Sample, SurveyDraft, WaveMode
 from survey.models import today as app_today
-from tests.respond.conftest import enter, errors_of, open_draft, page_path
+from tests.respond.conftest import LAST, enter, errors_of, open_draft, page_path
 
 
 def _count(app, model) -> int:
@@ -100,8 +100,8 @@ def test_a_used_code_on_a_second_phone_is_refused_at_submit(client, app, code):
     other = app.test_client()
     assert enter(client, code).status_code == 303
     assert enter(other, code).status_code == 303  # started but unused: a second phone may start
-    assert page_path(client.post("/survey/q/about", data={"age_band": "2"})) == "/survey/done"
-    response = other.post("/survey/q/about", data={"age_band": "3"})
+    assert page_path(client.post(f"/survey/q/{LAST}", data={"education": "2"})) == "/survey/done"
+    response = other.post(f"/survey/q/{LAST}", data={"education": "3"})
     assert page_path(response) == "/survey/code-used"
     assert other.get("/survey/code-used").status_code == 200
     assert _count(app, Response) == 1

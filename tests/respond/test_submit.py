@@ -12,7 +12,7 @@ from sqlalchemy import Date, func, inspect, select
 from survey.db import Base, db
 from survey.models import Answer, Invitation, Response, Sample, SurveyDraft, week_of
 from survey.models import today as app_today
-from tests.respond.conftest import enter, page_path
+from tests.respond.conftest import LAST, enter, page_of, page_path
 
 THREADS = 6
 
@@ -46,7 +46,9 @@ def test_a_complete_submit_stores_the_response_and_uses_the_code(client, app, co
     enter(client, code)
     client.post("/survey/q/safety", data={"safety_feel": "8", "safety_community": "1"})
     client.post("/survey/q/voice", data={"top_issue": "  Speeding on Main Street  "})
-    response = client.post("/survey/q/about", data={"age_band": "3", "race_eth": ["2", "7"]})
+    client.post(f"/survey/q/{page_of('age_band')}", data={"age_band": "3"})
+    client.post(f"/survey/q/{page_of('race_eth')}", data={"race_eth": ["2", "7"]})
+    response = client.post(f"/survey/q/{LAST}", data={})
     assert page_path(response) == "/survey/done"
     assert "survey_draft=;" in response.headers["Set-Cookie"]  # the draft cookie is dropped
     done = client.get("/survey/done").get_data(as_text=True)
@@ -75,12 +77,12 @@ def test_a_complete_submit_stores_the_response_and_uses_the_code(client, app, co
 def test_a_reload_or_replayed_last_page_never_makes_two_responses(client, app, code):
     enter(client, code)
     cookie = client.get_cookie("survey_draft", path="/survey/").value
-    assert page_path(client.post("/survey/q/about", data={"age_band": "1"})) == "/survey/done"
+    assert page_path(client.post(f"/survey/q/{LAST}", data={"education": "1"})) == "/survey/done"
     # The browser resends the form with the old cookie (a reload after a lost response).
     client.set_cookie("survey_draft", cookie, path="/survey/")
-    assert page_path(client.post("/survey/q/about", data={"age_band": "1"})) == "/survey/done"
+    assert page_path(client.post(f"/survey/q/{LAST}", data={"education": "1"})) == "/survey/done"
     # Going back afterwards finds nothing in progress and says so; the code cannot start again.
-    assert page_path(client.get("/survey/q/about")) == "/survey/"
+    assert page_path(client.get(f"/survey/q/{LAST}")) == "/survey/"
     assert enter(client, code).status_code == 400
     assert len(_responses(app)) == 1
 
@@ -94,7 +96,7 @@ def test_concurrent_submits_of_the_same_draft_store_exactly_one_response(app, co
         c = app.test_client()
         c.set_cookie("survey_draft", cookie, path="/survey/")
         clients.append(c)
-    results = _run_together([lambda c=c: c.post("/survey/q/about", data={"age_band": "2"}) for c in clients])
+    results = _run_together([lambda c=c: c.post(f"/survey/q/{LAST}", data={"education": "2"}) for c in clients])
     assert all(not isinstance(r, Exception) for r in results), results
     assert {r.status_code for r in results} == {303}
     assert {page_path(r) for r in results} == {"/survey/done"}
@@ -105,7 +107,7 @@ def test_concurrent_submits_of_the_same_code_from_many_phones_store_exactly_one(
     clients = [app.test_client() for _ in range(THREADS)]
     for c in clients:
         assert enter(c, code).status_code == 303
-    results = _run_together([lambda c=c: c.post("/survey/q/about", data={"age_band": "4"}) for c in clients])
+    results = _run_together([lambda c=c: c.post(f"/survey/q/{LAST}", data={"education": "4"}) for c in clients])
     assert all(not isinstance(r, Exception) for r in results), results
     outcomes = sorted(page_path(r) for r in results)
     assert outcomes.count("/survey/done") == 1
@@ -139,7 +141,7 @@ def test_stored_responses_hold_nothing_that_matches_their_invitation(client, app
     for code in codes:
         c = app.test_client()
         enter(c, code)
-        assert page_path(c.post("/survey/q/about", data={"age_band": "1"})) == "/survey/done"
+        assert page_path(c.post(f"/survey/q/{LAST}", data={"education": "1"})) == "/survey/done"
     with app.app_context():
         invitations = db.session.scalars(select(Invitation)).all()
         # (No column can hold an invitation id: the schema test above checks that.)

@@ -11,20 +11,34 @@ from survey.models import Response, Wave
 from tests.pagetext import text_of
 
 
+def _titles(app) -> dict[str, str]:
+    """Each wave's name on the public page (the months it ran, in English)."""
+    from babel import Locale
+
+    from survey.formats import period_text
+
+    with app.app_context():
+        return {w.slug: " ".join(period_text(w.opens_on, w.last_day(), Locale("en")).split())
+                for w in db.session.scalars(select(Wave))}
+
+
 def test_results_page_shows_published_waves_with_uncertainty(demo_client, past_waves):
     response = demo_client.get("/results/")
     assert response.status_code == 200
     page = text_of(response)
-    latest = past_waves[-1]
-    assert re.search(r"Trust score \d+ out of 100 in " + latest + r" \(range \d+ to \d+\)", page)
+    titles = _titles(demo_client.application)
+    latest = titles[past_waves[-1]]
+    assert re.search(r"Trust score \d+ out of 100 in " + re.escape(latest) + r" \(range \d+ to \d+\)", page)
     assert re.search(r"Safety score \d+ out of 100", page)
+    # Waves are named by the months they ran, never by their codes.
     for wave in past_waves:
-        assert wave in page
+        assert titles[wave] in page and wave not in page
     # The open, unpublished wave never appears.
     with demo_client.application.app_context():
         unpublished = db.session.scalars(select(Wave.slug).where(Wave.published.is_(False))).all()
-    assert unpublished and not any(slug in page for slug in unpublished)
-    assert "95% confidence interval" in page
+    assert unpublished and not any(slug in page or titles[slug] in page for slug in unpublished)
+    # One plain word for the interval, explained once.
+    assert page.count("we are 95% sure") == 1 and "confidence interval" not in page
     assert "/complaints/data" in response.get_data(as_text=True)
 
 
@@ -42,7 +56,7 @@ def test_small_districts_are_withheld(demo_app, demo_client, past_waves, tmp_pat
     page = text_of(demo_client.get("/results/"))
     row = re.search(r"Central (.*?) East", page.split("Scores by district")[1]).group(1)
     assert "Withheld: fewer than 50 responses" in row
-    assert re.search(r"North \d+ \(\d+ to \d+\)", page)
+    assert re.search(r"North \d+ range \d+ to \d+", page)
 
 
 def test_no_published_wave_says_so(demo_app, demo_client):
