@@ -56,10 +56,11 @@ INTENDED: dict[str, frozenset[Role]] = {
     # wave comparisons (issue 7): analysts and admins
     "results_staff.compare": frozenset({ANALYST, ADMIN}),
     "results_staff.chart": frozenset({ANALYST, ADMIN}),
+    "results_staff.report": frozenset({ANALYST, ADMIN}),
 }
 
 #: Query strings for routes that need them (a chart names its waves and what to draw).
-QUERY = {"results_staff.chart": "?waves={slug}&chart=trend&measure=trust"}
+QUERY = {"results_staff.chart": "?waves={slug}&chart=trend&measure=trust", "results_staff.report": "?waves={slug}"}
 
 #: Public parts of the staff area: the way in and out.
 PUBLIC = {"staff.sign_in", "staff.sign_in_code", "staff.sign_out", "staff.static"}
