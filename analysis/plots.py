@@ -140,7 +140,9 @@ def _draw(ax, series: Sequence[Series], ylim: tuple[float, float] | None, label_
             ends.append((xv[last], yv[last], s.label, color))
     # Few ticks: the labels stay readable at phone width, and ticks are matplotlib's slowest part.
     n = len(xs_all)
-    if ends_only:
+    if n == 0:  # a panel with nothing to draw (a group nobody in these waves belongs to)
+        shown = []
+    elif ends_only:
         shown = sorted({0, n - 1})
     else:
         step = max(1, math.ceil(n / 6))

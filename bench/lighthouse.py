@@ -106,7 +106,10 @@ def _lighthouse(url: str, out: Path, cookie: str | None) -> dict[str, int]:
                "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-background-networking"]
     if cookie:
         command.append(f"--extra-headers={json.dumps({'Cookie': cookie})}")
-    subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": CHROME}, timeout=180)
+    for attempt in (1, 2):  # Lighthouse now and then fails to record a trace (NO_NAVSTART): once more
+        done = subprocess.run(command, check=attempt == 2, env={**os.environ, "CHROME_PATH": CHROME}, timeout=180)
+        if done.returncode == 0:
+            break
     report = json.loads(out.read_text())
     failed = [f"{a['id']}" for a in report["audits"].values()
               if a.get("score") is not None and a["score"] < 1 and a.get("scoreDisplayMode") in ("binary", "numeric")
