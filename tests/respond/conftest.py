@@ -24,7 +24,7 @@ def _pages() -> list[str]:
     from survey.respond.flow import build_pages
 
     instrument = load_file(Path(__file__).resolve().parents[2] / "instruments" / "core-trust.v1.toml")
-    return [page.key for page in build_pages(instrument, SimpleNamespace(mode=WaveMode.INVITATION, strata=[]))]
+    return [page.key for page in build_pages(instrument, SimpleNamespace(mode=WaveMode.INVITATION, strata=[], area_source=None, areas=[]))]
 
 
 #: Every page of the core instrument in order, for a resident who reports contact (long sections
@@ -42,7 +42,7 @@ def page_of(item_key: str) -> str:
     from survey.respond.flow import build_pages
 
     instrument = load_file(Path(__file__).resolve().parents[2] / "instruments" / "core-trust.v1.toml")
-    pages = build_pages(instrument, SimpleNamespace(mode=WaveMode.INVITATION, strata=[]))
+    pages = build_pages(instrument, SimpleNamespace(mode=WaveMode.INVITATION, strata=[], area_source=None, areas=[]))
     return next(page.key for page in pages if any(item.key == item_key for item in page.items))
 
 
