@@ -49,7 +49,7 @@ class Calibration:
 class Replicates:
     """Replicate analysis weights ``(n, R)`` and how to combine the replicate estimates.
 
-    Variance = ``scale * sum_r rscales[r] * (theta_r - centre)**2`` where centre is the
+    Variance = ``scale * sum_r rscales[r] * (theta_r - center)**2`` where center is the
     full-sample estimate (``mse=True``) or the mean of the replicates (``mse=False``).
     """
 
@@ -164,7 +164,7 @@ class Design:
     calibrations : post-stratification and raking steps applied, in order.
     replicates : replicate weights, when the design uses them for variances.
     lonely_psu : what to do with a stratum that has one PSU: ``"fail"`` (raise),
-        ``"remove"``/``"certainty"`` (contributes 0), ``"adjust"`` (centre at 0 rather than
+        ``"remove"``/``"certainty"`` (contributes 0), ``"adjust"`` (center at 0 rather than
         the stratum mean), ``"average"`` (scale the others up), as R's
         ``options(survey.lonely.psu=)``.
     data : the data frame the design was built on (optional, lets estimates take column names).
@@ -700,9 +700,9 @@ def _onestage(
         sums[:, j] = np.bincount(ustr_code, weights=totals[:, j], minlength=nstrat)
     means = sums / n_h[:, None]
     lonely_h = n_h == 1
-    centred = totals - means[ustr_code]
+    centered = totals - means[ustr_code]
     if lonely == "adjust":
-        centred[lonely_h[ustr_code]] = totals[lonely_h[ustr_code]]
+        centered[lonely_h[ustr_code]] = totals[lonely_h[ustr_code]]
     self_rep = info.self_rep
     sk = np.arange(nstrat)
     if (lonely_h & ~self_rep).any() and lonely == "fail":
@@ -715,7 +715,7 @@ def _onestage(
     if lonely == "average":
         ok_h = ok_h & ~(lonely_h & ~self_rep)
     wt = np.where(ok_h, scale_h, 0.0)[ustr_code]
-    c = centred * np.sqrt(wt)[:, None]
+    c = centered * np.sqrt(wt)[:, None]
     v = c.T @ c
     if lonely == "average" and (lonely_h & ~self_rep).any():
         nok = nstrat - int((lonely_h & ~self_rep).sum())

@@ -284,11 +284,11 @@ def _fast_domains(design: Design, yv: np.ndarray, labels: list[Any], dom: np.nda
             f"{int(lonely.sum())} strata have only one PSU: choose lonely_psu='remove', 'adjust', "
             "'average' or 'certainty', or collapse strata"
         )
-    centred = s2 - s1 * s1 / n_h
+    centered = s2 - s1 * s1 / n_h
     if design.lonely_psu == "adjust":
-        centred[lonely] = s2[lonely]
+        centered[lonely] = s2[lonely]
     scale = np.where(info.self_rep | ((info.n_h == 1) & (design.lonely_psu == "average")), 0.0, info.scale_h)
-    var = (scale[:, None] * centred).sum(axis=0)
+    var = (scale[:, None] * centered).sum(axis=0)
     if design.lonely_psu == "average" and lonely.any():
         var *= nstrat / max(nstrat - int(lonely.sum()), 1)
     strata_count = present.reshape(nstrat, nd).sum(axis=0)
@@ -367,8 +367,8 @@ def _replicate_cov(design: Design, yz: np.ndarray, masks: list[np.ndarray], kind
     keep = ~bad
     th = thetas[keep]
     rs = reps.rscales[keep]
-    centre = est if reps.mse else th[rs > 0].mean(axis=0)
-    dev = (th - centre) * np.sqrt(rs)[:, None]
+    center = est if reps.mse else th[rs > 0].mean(axis=0)
+    dev = (th - center) * np.sqrt(rs)[:, None]
     return reps.scale * (dev.T @ dev)
 
 
@@ -469,9 +469,9 @@ def ci_wilson(p: Any, se: Any, level: float = 0.95, df: Any = np.inf, n: Any = N
             n_eff = np.where(np.isfinite(dff) & (nn > 1), n_eff * adj, n_eff)
         z = special.ndtri(1 - alpha / 2)
         k = z * z / n_eff
-        centre = (p + k / 2) / (1 + k)
+        center = (p + k / 2) / (1 + k)
         half = z / (1 + k) * np.sqrt(p * (1 - p) / n_eff + k / (4 * n_eff))
-    return centre - half, centre + half
+    return center - half, center + half
 
 
 def ci_korn_graubard(
@@ -675,8 +675,8 @@ def regression(design: Design, y: Any, terms: list[str | Any], *, intercept: boo
         for r in range(reps.weights.shape[1]):
             wr = np.where(ok, reps.weights[:, r], 0.0)
             thetas[r] = np.linalg.solve(xz.T @ (xz * wr[:, None]), xz.T @ (wr * yz))
-        centre = beta if reps.mse else thetas.mean(axis=0)
-        dev = (thetas - centre) * np.sqrt(reps.rscales)[:, None]
+        center = beta if reps.mse else thetas.mean(axis=0)
+        dev = (thetas - center) * np.sqrt(reps.rscales)[:, None]
         cov = reps.scale * dev.T @ dev
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     df = max(design.degf - xz.shape[1] + 1, 1)

@@ -186,7 +186,7 @@ def _charts(tables: WaveTables, codebook: Codebook, progress: Callable[[str], No
                 lines.append(s)
             title = f"{codebook.label(ix)} by district"
             alt = _alt(lines, level)
-            n2 = f"Grey dashed line: everyone. {note}"
+            n2 = f"Gray dashed line: everyone. {note}"
             out["districts"].append((title, small_multiples_svg(panels, title=title, desc=f"{alt} {n2}", note=n2), alt))
         progress(f"charts: {len(out['districts'])} district panels")
     headline = [ix for ix in ("trust", "safety") if ix in indexes] or indexes[:1]
@@ -335,7 +335,7 @@ def _methodology(tables: WaveTables, codebook: Codebook, frame: pd.DataFrame, ra
                             for it in ix.get("items", []))
         items.append(f"<li><strong>{_e(codebook.label(ix['key']))}</strong>: {_e(members)}</li>")
     parts.append("<h3>How indexes are scored</h3><p>Each item is rescaled to 0-100 ((x − min) ÷ (max − min) × 100, "
-                 "reversed where marked, so higher is always more favourable); the index is the mean of the answered "
+                 "reversed where marked, so higher is always more favorable); the index is the mean of the answered "
                  "items, scored only when more than half of its items are answered.</p>"
                  f"<ul>{''.join(items)}</ul>")
     langs = frame["language"].value_counts() if "language" in frame.columns else pd.Series(dtype=int)
@@ -442,7 +442,7 @@ def write_report(
     if "district" in tables.breakdowns:
         body.append("<h2>Questions by district</h2>")
         body.append(_estimate_table(tables, codebook, items, "district", "Questions by district", "District"))
-    if "area" in frame.columns:  # small areas (neighbourhoods, beats): model-based, see analysis.sae
+    if "area" in frame.columns:  # small areas (neighborhoods, beats): model-based, see analysis.sae
         section, area_table = area_report(frame[frame["wave"].isin(tables.waves)], codebook, min_n=min_n, level=level)
         body.append(section)
         area_table.to_csv(folder / "areas.csv", index=False, lineterminator="\n")

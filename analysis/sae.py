@@ -1,6 +1,6 @@
 """Small-area estimation: the Fay-Herriot area-level model, its EBLUPs, their MSE, benchmarking and checks.
 
-A neighbourhood with a dozen respondents has a direct (design-based) estimate too
+A neighborhood with a dozen respondents has a direct (design-based) estimate too
 noisy to publish. The Fay-Herriot model borrows strength from the other areas through
 area covariates (population shares, the previous wave's estimate, the district's
 estimate...) and gives every area, with or without respondents, an estimate with an
@@ -418,10 +418,10 @@ def benchmark(fit: FayHerriot, shares: Any, total: float, *, method: str = "diff
 class FHDiagnostics:
     """Checks of a fitted Fay-Herriot model.
 
-    ``table``: one row per sampled area with ``residual`` (standardised),
+    ``table``: one row per sampled area with ``residual`` (standardized),
     ``shrinkage`` (:math:`\\gamma_i`), ``large`` (used in the large-area comparison),
     ``difference`` (direct minus model estimate) and ``z`` (that difference over its
-    standard deviation). ``shapiro_p``: Shapiro-Wilk p-value of the standardised
+    standard deviation). ``shapiro_p``: Shapiro-Wilk p-value of the standardized
     residuals. ``large_bias`` and ``large_bias_z``: mean difference direct minus model
     over the large areas and its z statistic. ``warnings``: ``(code, message)`` pairs,
     empty when nothing looks wrong; codes are ``not_converged``, ``zero_variance``,
@@ -441,7 +441,7 @@ class FHDiagnostics:
 
 
 def fh_diagnostics(fit: FayHerriot, *, large: Any = None, alpha: float = 0.05) -> FHDiagnostics:
-    """Standardised residuals, shrinkage, model against direct for large areas, and warnings.
+    """Standardized residuals, shrinkage, model against direct for large areas, and warnings.
 
     Parameters
     ----------
@@ -455,7 +455,7 @@ def fh_diagnostics(fit: FayHerriot, *, large: Any = None, alpha: float = 0.05) -
 
     Notes
     -----
-    The standardised residual divides :math:`y_i - x_i^\\top\\hat\\beta` by the square root
+    The standardized residual divides :math:`y_i - x_i^\\top\\hat\\beta` by the square root
     of its variance under the model, :math:`\\hat\\sigma_v^2+\\psi_i-x_i^\\top(X^\\top W X)^{-1}x_i`
     (Rao and Molina 2015, sec. 6.2.6); under the model these are close to N(0, 1).
     Warnings: an area with :math:`|r_i|` above the Bonferroni bound
@@ -522,9 +522,9 @@ def fh_diagnostics(fit: FayHerriot, *, large: Any = None, alpha: float = 0.05) -
     bound = stats.norm.ppf(1.0 - alpha / (2.0 * m))
     outliers = [str(a) for a, r in zip(table["area"], resid, strict=True) if abs(r) > bound]
     if outliers:
-        warnings.append(("outlier", f"Areas far from the model (|standardised residual| > {bound:.2f}): {', '.join(outliers)}."))
+        warnings.append(("outlier", f"Areas far from the model (|standardized residual| > {bound:.2f}): {', '.join(outliers)}."))
     if shapiro_p < alpha:
-        warnings.append(("non_normal", f"Standardised residuals are not normal (Shapiro-Wilk p = {shapiro_p:.3g})."))
+        warnings.append(("non_normal", f"Standardized residuals are not normal (Shapiro-Wilk p = {shapiro_p:.3g})."))
     if np.isfinite(large_bias_z) and abs(large_bias_z) > stats.norm.ppf(1.0 - alpha / 2.0):
         warnings.append(
             (
@@ -670,7 +670,7 @@ def area_report(
 ) -> tuple[str, pd.DataFrame]:
     """The report's small-area section (HTML, latest wave, ``measures``) and every estimate as a table.
 
-    Every model-based number is labelled as such, with its interval; the direct estimate
+    Every model-based number is labeled as such, with its interval; the direct estimate
     stands beside it only where at least ``min_n`` residents of the area answered.
     """
     import html

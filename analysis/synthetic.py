@@ -20,7 +20,7 @@ __all__ = ["synthetic_export"]
 
 SCALES = {"safety_feel": 0.8, "trust_agency": 0.0, "pj_respect": 0.4, "pj_listen": -0.3, "eff_prevent": -0.2,
           "eff_response": 0.2, "duty_back": 0.0}
-# key: (number of options, favourable first, latent shift, missing codes beyond -9)
+# key: (number of options, favorable first, latent shift, missing codes beyond -9)
 CHOICES = {"safety_community": (4, True, 0.5), "job_rating": (5, True, 0.0), "pj_fair": (4, False, 0.0),
            "pj_explain": (4, False, -0.5), "equal_treatment": (4, True, -0.4), "right_force": (4, True, 0.0),
            "accountable": (4, True, -0.8), "moral_align": (5, True, 0.0), "contact_respect": (2, True, 0.0),

@@ -294,11 +294,11 @@ def batch_means(design: Design, y: np.ndarray, domain: np.ndarray, ndomain: int,
     lonely = (info.n_h == 1) & ~info.self_rep
     if lonely.any() and design.lonely_psu == "fail":
         raise ValueError(f"{int(lonely.sum())} strata have only one respondent: use lonely_psu='adjust'")
-    centred = s2 - s1 * s1 / n_h
+    centered = s2 - s1 * s1 / n_h
     if design.lonely_psu == "adjust":
-        centred[lonely] = s2[lonely]
+        centered[lonely] = s2[lonely]
     scale = np.where(info.self_rep, 0.0, info.scale_h)
-    var = np.maximum(np.einsum("h,hdm->dm", scale, centred), 0.0)
+    var = np.maximum(np.einsum("h,hdm->dm", scale, centered), 0.0)
     okf = ok.astype(np.float64)
     nrow = np.asarray(dm @ okf)
     nobs = nrow if design.all_weights_positive else np.asarray(dm @ (okf * (w != 0)[:, None]))

@@ -120,7 +120,7 @@ def nonresponse_adjust(weights: Any, responded: Any, cells: Any | None = None) -
     if empty.any():
         raise ValueError(
             f"nonresponse cells {[labels[i] for i in np.flatnonzero(empty)][:10]} have no respondents: "
-            "collapse them with a neighbouring cell"
+            "collapse them with a neighboring cell"
         )
     factor = np.divide(total, resp, out=np.ones(k), where=resp > 0)
     return np.where(r, w * factor[codes], 0.0)
@@ -262,7 +262,7 @@ def _no_convergence(names: list[str], codes: list[np.ndarray], cats: list[list[A
     the one whose respondents must carry the most target each.
     """
     counts = [np.bincount(c, minlength=len(cat)) for c, cat in zip(codes, cats, strict=True)]
-    advice = ("collapse that category with a neighbouring one (in the data and the targets), drop that margin, "
+    advice = ("collapse that category with a neighboring one (in the data and the targets), drop that margin, "
               "or trim the weights")
     worst: tuple[float, str] | None = None
     for k, name in enumerate(names):
@@ -331,7 +331,7 @@ def _rake_full(
         if absent.any():
             raise ValueError(
                 f"margin {name!r}: categories {[cat[i] for i in np.flatnonzero(absent)][:10]} have a "
-                "population target but no weighted respondents; collapse them with a neighbouring "
+                "population target but no weighted respondents; collapse them with a neighboring "
                 "category in both the data and the targets"
             )
         stray = (sample > 0) & (tot <= 0)

@@ -173,7 +173,7 @@ def build(waves: Sequence[Wave], include_text: bool = False, response_ids: Colle
     with_areas = any(w.areas for w in waves)
     if with_areas:
         names = sorted({a.name for w in waves for a in w.areas})
-        add("area", "meta", "string", _labels(languages, lambda: _("Small area (neighbourhood or beat)")),
+        add("area", "meta", "string", _labels(languages, lambda: _("Small area (neighborhood or beat)")),
             values=[{"code": a, "label": dict.fromkeys(languages, a)} for a in names], missing_codes=[])
     add("language", "meta", "string", _labels(languages, lambda: _("Language the questionnaire was answered in")), values=[], missing_codes=[])
     add("channel", "meta", "string", _labels(languages, lambda: _("How the answers came in")),

@@ -124,7 +124,7 @@ def area_item(wave: AnyWave) -> Item:
     if wave.area_kind == AreaKind.BEAT:
         text = _("Which police beat of %(city)s do you live in?", city=city)
     else:
-        text = _("Which neighbourhood of %(city)s do you live in?", city=city)
+        text = _("Which neighborhood of %(city)s do you live in?", city=city)
     options = tuple(Option(code=n, text={lang: area.name}) for n, area in enumerate(wave.areas, start=1))
     return Item(key=AREA_KEY, type="choice", section="_area", text={lang: text}, hint={}, options=options)
 

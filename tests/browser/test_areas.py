@@ -64,7 +64,7 @@ def test_compare_page_shows_model_based_neighbourhood_estimates(browser, areas_s
     page.goto("/staff/compare/?" + "&".join(f"waves={slug}" for slug in slugs) + "&section=areas")
     section = page.locator("section.areas")
     section.scroll_into_view_if_needed()
-    assert re.match(r"Neighbourhoods, Community survey", section.locator("h2").inner_text())
+    assert re.match(r"Neighborhoods, Community survey", section.locator("h2").inner_text())
     table = section.locator("table.areas")
     assert "model-based estimates" in table.locator("caption").inner_text()
     assert table.locator("tbody tr").count() == 40

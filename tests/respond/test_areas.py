@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import AreaKind, AreaSource, Invitation, Response, WaveArea
-from tests.respond.conftest import enter, page_path
+from tests.respond.conftest import LAST, enter, page_path
 
 AREAS = ("Riverside", "Old Town", "Hillcrest")
 
@@ -27,10 +27,10 @@ def test_a_resident_chooses_their_neighbourhood_on_the_last_page(client, app, ma
     wave = make_wave(area_kind=AreaKind.NEIGHBOURHOOD, area_source=AreaSource.RESIDENT, areas=_areas())
     code = make_invitation(wave)
     enter(client, code)
-    response = client.post("/survey/q/about", data={"age_band": "3"})
+    response = client.post(f"/survey/q/{LAST}", data={})
     assert page_path(response) == "/survey/q/neighbourhood"
     html = client.get("/survey/q/neighbourhood").get_data(as_text=True)
-    assert "Which neighbourhood of" in html
+    assert "Which neighborhood of" in html
     for name in AREAS:
         assert name in html
     # Options are in name order: Hillcrest, Old Town, Riverside.
@@ -43,7 +43,7 @@ def test_a_resident_chooses_their_neighbourhood_on_the_last_page(client, app, ma
 def test_a_beat_wave_asks_for_the_beat_and_the_question_can_be_skipped(client, app, make_wave, make_invitation):
     wave = make_wave(area_kind=AreaKind.BEAT, area_source=AreaSource.RESIDENT, areas=_areas())
     enter(client, make_invitation(wave))
-    client.post("/survey/q/about", data={"age_band": "3"})
+    client.post(f"/survey/q/{LAST}", data={})
     assert "Which police beat of" in client.get("/survey/q/neighbourhood").get_data(as_text=True)
     assert page_path(client.post("/survey/q/neighbourhood", data={})) == "/survey/done"
     assert _stored(app).area is None
@@ -54,7 +54,7 @@ def test_the_invitation_sets_the_area_and_forgets_it_when_used(client, app, make
     code = make_invitation(wave, area="Hillcrest")
     unused = make_invitation(wave, area="Riverside")
     enter(client, code)
-    response = client.post("/survey/q/about", data={"age_band": "3"})
+    response = client.post(f"/survey/q/{LAST}", data={})
     assert page_path(response) == "/survey/done"  # no area question: the letter gave it
     assert _stored(app).area == "Hillcrest"
     with app.app_context():
@@ -67,7 +67,7 @@ def test_the_invitation_sets_the_area_and_forgets_it_when_used(client, app, make
 
 def test_waves_without_areas_store_none(client, app, wave, code):
     enter(client, code)
-    assert page_path(client.post("/survey/q/about", data={"age_band": "3"})) == "/survey/done"
+    assert page_path(client.post(f"/survey/q/{LAST}", data={})) == "/survey/done"
     assert _stored(app).area is None
 
 

@@ -27,7 +27,7 @@ def _rows(page: str, caption: str) -> str:
 def test_compare_shows_every_neighbourhood_model_based_beside_the_direct(demo_client, demo_sign_in, past_waves):
     demo_sign_in(Role.ANALYST)
     page = text_of(demo_client.get(compare_url(past_waves[-2:])))
-    assert "Neighbourhoods, Community survey" in page
+    assert "Neighborhoods, Community survey" in page
     assert "model-based estimates with their 95% ranges" in page
     assert "Fay-Herriot model (REML)" in page and "covariates: owner_share" in page
     assert "Benchmarked: the areas add up to the direct estimate for the whole city." in page
