@@ -138,6 +138,9 @@ def main() -> int:
         t0 = time.perf_counter()
         subprocess.run([*flask, "results-warm"], cwd=ROOT, env=env, check=True, capture_output=True)
         print(f"flask results-warm: {time.perf_counter() - t0:.1f} s (once, after loading; not counted)")
+        # First views must put the waves together: forget every comparison (and report) a run made.
+        for stale in [*(folder / "cache").glob("compare-*"), *(folder / "cache").glob("report-*")]:
+            stale.unlink()
         server = Gunicorn(dep, folder / "gunicorn.log")
         server.start(timeout=120)
         browser = Browser(server.port)
