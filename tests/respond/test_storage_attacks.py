@@ -17,7 +17,7 @@ from survey.db import db
 from survey.models import Agency, Invitation
 from survey.security import keyed_hash, normalize_code
 from tests.privacy import Snapshot, links, take_snapshot, time_traces
-from tests.respond.conftest import enter, page_path
+from tests.respond.conftest import LAST, enter, page_path
 
 MONDAY = dt.datetime(2026, 11, 23, 10, 5, 0, tzinfo=dt.UTC)
 WEDNESDAY = dt.datetime(2026, 11, 25, 14, 37, 52, tzinfo=dt.UTC)
@@ -115,9 +115,9 @@ def _walk_with_snapshots(app, client, code: str, monkeypatch) -> list[tuple[str,
     assert DRAFT_MARKER in client.get("/survey/q/voice").get_data(as_text=True)
     assert client.post("/survey/q/voice", data={"top_issue": "Speeding near the school"}).status_code == 303
     snap("page voice, marker replaced")
-    client.get("/survey/q/about")
+    client.get(f"/survey/q/{LAST}")
     snap("just before submitting")
-    assert page_path(client.post("/survey/q/about", data={"age_band": "3"})) == "/survey/done"
+    assert page_path(client.post(f"/survey/q/{LAST}", data={"age_band": "3"})) == "/survey/done"
     snap("just after submitting")
     return snapshots
 
@@ -129,7 +129,7 @@ def test_no_snapshot_of_a_survey_ties_its_response_to_its_invitation(app, client
     _at(monkeypatch, MONDAY)
     other_client = app.test_client()
     assert page_path(enter(other_client, other)) == "/survey/q/safety"
-    assert page_path(other_client.post("/survey/q/about", data={"age_band": "2"})) == "/survey/done"
+    assert page_path(other_client.post(f"/survey/q/{LAST}", data={"age_band": "2"})) == "/survey/done"
     make_invitation(november_wave, stratum="North")  # and a letter nobody answered
 
     code = make_invitation(november_wave, stratum="North")

@@ -28,7 +28,7 @@ def test_compare_shows_every_neighbourhood_model_based_beside_the_direct(demo_cl
     demo_sign_in(Role.ANALYST)
     page = text_of(demo_client.get(compare_url(past_waves[-2:])))
     assert "Neighborhoods, Community survey" in page
-    assert "model-based estimates with their 95% ranges" in page
+    assert re.search(r"model-based estimates with their 95 ?% ranges", page)
     assert "Fay-Herriot model (REML)" in page and "covariates: owner_share" in page
     assert "Benchmarked: the areas add up to the direct estimate for the whole city." in page
     table = _rows(page, "Trust score: model-based estimates")
