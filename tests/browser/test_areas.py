@@ -92,7 +92,7 @@ def test_public_results_page_shows_neighbourhoods_on_a_phone(browser, playwright
     rows = section.locator("tbody tr")
     assert rows.count() == 40
     shown = [rows.nth(i).inner_text() for i in range(rows.count())]
-    assert any(re.search(r"\d+ \(\d+ to \d+\)", row) for row in shown), shown[:3]
+    assert any(re.search(r"\d+\s+\(\d+ to \d+\)", row) for row in shown), shown[:3]
     section.screenshot(path=str(tmp_path / "public-areas.png"))
     assert_accessible(phone, "public results with neighbourhoods")
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
