@@ -113,11 +113,17 @@ def exclusions(waves: Sequence[Wave]) -> dict[str, str]:
                 for option in item.options:
                     out[f"{key}__{option.code}"] = reason
             out[key] = reason
+    from ..context import fill, locale_code
+
+    language = locale_code()
     for d in definitions.values():
         for index in d.indexes:
-            bad = [m.key for m in index.items if m.key in out]
+            # The questions by their words in the staff member's language, never by their keys.
+            bad = [fill(d.items[m.key].text.get(language) or d.items[m.key].text.get("en") or m.key)
+                   if m.key in d.items else m.key for m in index.items if m.key in out]
             if bad:
-                out[index.key] = _("uses %(items)s, which cannot be compared", items=", ".join(bad))
+                out[index.key] = _("uses %(items)s, which cannot be compared",
+                                   items="; ".join(f"“{text}”" for text in bad))
     return out
 
 
