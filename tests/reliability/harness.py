@@ -254,8 +254,10 @@ class Resident:
 
     def __init__(self, port_of: Callable[[], int], tally: Tally, language: str,
                  headers: dict[str, str] | None = None, timeout: float = 60, *,
-                 timings: dict[str, list[float]] | None = None, pause: float = 0.0) -> None:
+                 timings: dict[str, list[float]] | None = None, pause: float = 0.0,
+                 source: str | None = None) -> None:
         self.port_of, self.tally, self.language = port_of, tally, language
+        self.source = source
         self.extra_headers = headers or {}
         self.timeout = timeout
         self.timings, self.pause = timings, pause
@@ -273,7 +275,8 @@ class Resident:
         if self.pause and method == "GET":
             time.sleep(self.rng.uniform(0.5, 1.5) * self.pause)
         started = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port_of(), timeout=self.timeout)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port_of(), timeout=self.timeout,
+                                          source_address=(self.source, 0) if self.source else None)
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
@@ -364,6 +367,13 @@ class Resident:
         return token, match.group(1)
 
 
+def resident_address(n: int) -> str:
+    """Resident ``n``'s own address on this machine, each in a network of its own (127.0.n.1, ...),
+    as residents at home are: the rate limits count per address and per network, so a whole
+    town sharing 127.0.0.1 would be throttled as one guesser."""
+    return f"127.{n // 250}.{n % 250 + 1}.1"
+
+
 def run_residents(port_of: Callable[[], int], deployment: Deployment, tally: Tally, *, residents: int,
                   surveys: int, complaints: int, deadline: float, headers: dict[str, str] | None = None,
                   pause: Callable[[], None] | None = None) -> None:
@@ -375,7 +385,7 @@ def run_residents(port_of: Callable[[], int], deployment: Deployment, tally: Tal
     start = threading.Barrier(residents)
 
     def one(n: int) -> None:
-        resident = Resident(port_of, tally, LANGUAGES[n % len(LANGUAGES)], headers)
+        resident = Resident(port_of, tally, LANGUAGES[n % len(LANGUAGES)], headers, source=resident_address(n))
         plan = ["survey-code" if k % 2 == 0 else "survey-open" for k in range(surveys)]
         for k in range(complaints):
             plan.insert((k + 1) * len(plan) // (complaints + 1) + k, "complaint")
