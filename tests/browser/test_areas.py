@@ -4,16 +4,12 @@
 from __future__ import annotations
 
 import re
-import secrets
-import threading
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from werkzeug.serving import make_server
 
-from survey import create_app, migrate
 from survey.db import db
-from tests.browser.conftest import PHONE, assert_accessible
+from tests.browser.conftest import PHONE, assert_accessible, demo_app, serving
 
 PASSWORD = "a-long-test-password-19"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
@@ -22,33 +18,17 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 @pytest.fixture(scope="module")
 def areas_server(tmp_path_factory):
     """A live app on a demo with enough responses for neighbourhood estimates, and an analyst."""
-    folder = tmp_path_factory.mktemp("areas-live")
-    url = f"sqlite:///{folder / 'live.sqlite3'}"
-    migrate.upgrade(url)
-    app = create_app({
-        "TESTING": True, "DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(32),
-        "CODE_HASH_KEY": secrets.token_urlsafe(32), "COMPLAINT_KEY_FILE": str(folder / "complaint_keys"),
-        "LANGUAGES": ["en", "es", "ar"], "RESULTS_MIN_N": 50, "RESULTS_CACHE_DIR": str(folder / "cache"),
-    })
+    app = demo_app(tmp_path_factory.mktemp("areas-live"), per_wave=1200)
     with app.app_context():
         from survey.auth import hash_password
-        from survey.demo import load_demo
         from survey.models import Agency, Role, StaffUser
 
-        load_demo(per_wave=1200, echo=lambda _line: None)
         agency = db.session.query(Agency).first()
         db.session.add(StaffUser(agency_id=agency.id, email="areas-analyst@example.org", name="Analyst",
                                  password_hash=hash_password(PASSWORD), roles=[str(Role.ANALYST)]))
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        app.extensions["survey.db"]["engine"].dispose()
+    with serving(app) as url:
+        yield url
 
 
 def test_compare_page_shows_model_based_neighbourhood_estimates(browser, areas_server, tmp_path):

@@ -3,42 +3,16 @@ nothing scrolls sideways, and the charts load as images with text alternatives."
 
 from __future__ import annotations
 
-import secrets
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from survey import create_app, migrate
-from survey.db import db
-from tests.browser.conftest import PHONE, assert_accessible, set_language
+from tests.browser.conftest import PHONE, assert_accessible, demo_app, serving, set_language
 
 
 @pytest.fixture(scope="module")
 def results_server(tmp_path_factory):
     """A live app on a small demo (published waves, a district or two below the minimum n)."""
-    folder = tmp_path_factory.mktemp("results-live")
-    url = f"sqlite:///{folder / 'live.sqlite3'}"
-    migrate.upgrade(url)
-    app = create_app({
-        "TESTING": True, "DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(32),
-        "CODE_HASH_KEY": secrets.token_urlsafe(32), "COMPLAINT_KEY_FILE": str(folder / "complaint_keys"),
-        "LANGUAGES": ["en", "es", "ar"], "RESULTS_MIN_N": 50, "RESULTS_CACHE_DIR": str(folder / "cache"),
-    })
-    with app.app_context():
-        from survey.demo import load_demo
-
-        load_demo(per_wave=300, echo=lambda _line: None)
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        app.extensions["survey.db"]["engine"].dispose()
+    with serving(demo_app(tmp_path_factory.mktemp("results-live"), per_wave=300)) as url:
+        yield url
 
 
 @pytest.fixture
