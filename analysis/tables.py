@@ -488,16 +488,8 @@ def wave_tables(
         if len(missing) == len(order):
             continue  # nobody answered it in any of these waves: nothing to show
         keep.append(ms)
-        if missing and len(order) > 1:
-            gaps[key] = missing
-        if key in exclude:
-            reasons.setdefault(key, exclude[key])
-        elif missing and len(order) > 1:
-            reasons.setdefault(key, "no answers in " + ", ".join(missing) + ": changes involving "
-                               + ("that wave" if len(missing) == 1 else "those waves") + " are not made")
-    kinds = {ms["measure"]: ms["kind"] for ms in keep}
-    not_compared = pd.DataFrame([{"measure": k, "kind": kinds[k], "reason": r} for k, r in reasons.items()],
-                                columns=["measure", "kind", "reason"])
+        _note_gaps(key, missing, len(order), exclude, gaps, reasons)
+    not_compared = _not_compared(reasons, {ms["measure"]: ms["kind"] for ms in keep})
     mtable = pd.DataFrame([{k: ms[k] for k in ("measure", "kind", "scale", "category")} for ms in keep])
     if mtable.empty:
         raise ValueError("nobody answered any index or item in these waves")
@@ -543,6 +535,23 @@ def wave_tables(
     weights = pd.DataFrame(weight_rows)
     return _assemble(order, "raked" if rake else "base", mtable, groups, results, weights, not_compared,
                      list(breakdowns), domains, level=level, min_n=min_n, alpha=alpha, exclude=exclude, gaps=gaps)
+
+
+def _note_gaps(measure: str, missing: list[str], n_waves: int, exclude: Mapping[str, str],
+               gaps: dict[str, list[str]], reasons: dict[str, str]) -> None:
+    """Record the waves in which nobody answered ``measure`` and why its changes are (partly) not made."""
+    if missing and n_waves > 1:
+        gaps[measure] = missing
+    if measure in exclude:
+        reasons.setdefault(measure, exclude[measure])
+    elif missing and n_waves > 1:
+        reasons.setdefault(measure, "no answers in " + ", ".join(missing) + ": changes involving "
+                           + ("that wave" if len(missing) == 1 else "those waves") + " are not made")
+
+
+def _not_compared(reasons: Mapping[str, str], kinds: Mapping[str, str]) -> pd.DataFrame:
+    return pd.DataFrame([{"measure": k, "kind": kinds[k], "reason": r} for k, r in reasons.items()],
+                        columns=["measure", "kind", "reason"])
 
 
 def _assemble(order: list[str], weighting: str, mtable: pd.DataFrame, groups: list[tuple[str | None, list[Any]]],
@@ -666,17 +675,8 @@ def combine_wave_tables(
     reasons: dict[str, str] = {}
     gaps: dict[str, list[str]] = {}
     for measure, _cat in keys:
-        missing = [w for w in order if measure not in answered[w]]
-        if missing and len(order) > 1:
-            gaps[measure] = missing
-        if measure in exclude:
-            reasons.setdefault(measure, exclude[measure])
-        elif missing and len(order) > 1:
-            reasons.setdefault(measure, "no answers in " + ", ".join(missing) + ": changes involving "
-                               + ("that wave" if len(missing) == 1 else "those waves") + " are not made")
-    kinds = {m: row["kind"] for (m, _c), row in rows.items()}
-    not_compared = pd.DataFrame([{"measure": k, "kind": kinds[k], "reason": r} for k, r in reasons.items()],
-                                columns=["measure", "kind", "reason"])
+        _note_gaps(measure, [w for w in order if measure not in answered[w]], len(order), exclude, gaps, reasons)
+    not_compared = _not_compared(reasons, {m: row["kind"] for (m, _c), row in rows.items()})
     mtable = pd.DataFrame([rows[key] for key in keys])
     mtable["mi"] = np.arange(len(mtable))
     mi_of = {key: i for i, key in enumerate(keys)}
