@@ -76,6 +76,20 @@ WARNINGS = {
 }
 
 
+def warm(waves: list[Wave]) -> int:
+    """Fit and cache the small-area model of every wave that has areas (as ``flask results-warm``
+    does for the comparisons); how many were fitted."""
+    done = 0
+    for wave in waves:
+        if wave.areas:
+            try:
+                estimates(wave, current_app.config["SMALL_COUNT_THRESHOLD"])
+            except ValueError:  # too small to model yet: the page says so when asked
+                continue
+            done += 1
+    return done
+
+
 def view(wave: Wave | None, *, public: bool, measure: str | None = None) -> AreaView | None:
     """The area table of one wave and one index (``measure``, default trust), or None when the
     wave has no areas or too few areas had enough respondents for the model."""

@@ -15,7 +15,7 @@ from analysis.report import REPORT_NAME, write_report
 
 from ..db import db
 from ..models import AreaKind, AreaSource, Response, Wave, WaveArea
-from . import service
+from . import areas, service
 
 
 @click.command("report")
@@ -116,4 +116,6 @@ def warm_command(fresh: bool) -> None:
     with current_app.test_request_context():
         waves = list(db.session.scalars(select(Wave).where(Wave.agency_id == current_agency().id)))
         done = service.warm(waves)
-    click.echo(f"Results of {done} wave(s) are in the cache.")
+        # The public page shows the newest published wave's small areas: their model is cached too.
+        modelled = areas.warm(waves)
+    click.echo(f"Results of {done} wave(s) are in the cache, and the small-area models of {modelled}.")

@@ -173,3 +173,13 @@ def test_areas_command_declares_a_waves_areas(demo_app, tmp_path):
     path.write_text("name,population\nA,1\n", encoding="utf-8")
     result = demo_app.test_cli_runner().invoke(args=["areas", "--wave", slug, str(path)])
     assert result.exit_code != 0 and "name, stratum, population" in result.output
+
+
+def test_results_warm_fits_the_small_area_models_too(demo_app, tmp_path):
+    """The public page's first view must not fit the model: `flask results-warm` caches it."""
+    demo_app.config["RESULTS_CACHE_DIR"] = str(tmp_path / "warm-cache")
+    result = demo_app.test_cli_runner().invoke(args=["results-warm"])
+    assert result.exit_code == 0, result.output
+    fitted = int(re.search(r"small-area models of (\d+)", result.output).group(1))
+    assert fitted >= 1
+    assert any(path.name.endswith("-areas.pickle") for path in (tmp_path / "warm-cache").iterdir())
