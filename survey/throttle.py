@@ -165,6 +165,10 @@ def refund(kind: str, account: str | None = None) -> None:
         .where(ThrottleBucket.kind == kind, ThrottleBucket.key.in_(keys), ThrottleBucket.count > 0)
         .values(count=ThrottleBucket.count - 1)
     )
+    # A counter back at zero goes: a resident's right code leaves no row saying in which window
+    # (and, to someone with the key, from which address) a code was entered.
+    session.execute(delete(ThrottleBucket).where(
+        ThrottleBucket.kind == kind, ThrottleBucket.key.in_(keys), ThrottleBucket.count <= 0))
     session.commit()
 
 

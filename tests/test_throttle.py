@@ -92,6 +92,18 @@ def test_right_codes_do_not_count(app, wave, make_invitation):  # noqa: F811
     assert wrong_code(resident) == 400
 
 
+def test_a_right_code_leaves_no_counter_behind(app, wave, make_invitation):  # noqa: F811
+    """A counter that a right code gave back to zero is deleted: no row says in which window (or, to
+    someone with the key, from which address) a resident entered their code."""
+    resident = at(app, "203.0.113.8")
+    assert resident.post("/survey/", data={"code": make_invitation(wave)}).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ThrottleBucket)) == 0
+    assert wrong_code(resident) == 400  # a wrong one is counted, and kept for its window
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ThrottleBucket)) > 0
+
+
 def test_wrong_receipt_codes_per_address_and_network(app, agency):
     receipt = rule(app, "receipt")
     assert [wrong_receipt(at(app, "203.0.113.8")) for _ in range(receipt.per_address + 1)] == (
