@@ -263,6 +263,14 @@ def needs_second_factor(user: StaffUser) -> bool:
     return bool(user.totp_required and not user.totp_secret)
 
 
+def _to_sign_in(endpoint: str) -> Any:
+    """Send an anonymous visitor to sign in, and back here afterwards (a page, not a form post)."""
+    if g.get("staff_session_expired"):
+        flash(_("You were signed out because your session expired. Please sign in again."), "info")
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for(endpoint, next=target))
+
+
 def roles_required(*roles: Role, allow_without_totp: bool = False) -> Callable[[F], F]:
     """Require a signed-in staff user holding at least one of ``roles``.
 
@@ -278,10 +286,7 @@ def roles_required(*roles: Role, allow_without_totp: bool = False) -> Callable[[
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             user = current_user()
             if user is None:
-                if g.get("staff_session_expired"):
-                    flash(_("You were signed out because your session expired. Please sign in again."), "info")
-                target = request.full_path.rstrip("?") if request.method == "GET" else None
-                return redirect(url_for("staff.sign_in", next=target))
+                return _to_sign_in("staff.sign_in")
             if not user.has_role(*roles):
                 abort(403)
             if not allow_without_totp and needs_second_factor(user):
@@ -301,10 +306,7 @@ def campaign_required(view: F) -> F:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         user = current_user()
         if user is None:
-            if g.get("staff_session_expired"):
-                flash(_("You were signed out because your session expired. Please sign in again."), "info")
-            target = request.full_path.rstrip("?") if request.method == "GET" else None
-            return redirect(url_for("campaign.sign_in", next=target))
+            return _to_sign_in("campaign.sign_in")
         if user.agency_id is not None or CAMPAIGN_ROLE not in user.roles:
             abort(403)
         return view(*args, **kwargs)
