@@ -32,9 +32,9 @@ from flask import abort, current_app, flash, g, redirect, request, session, url_
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
-from . import audit, throttle
+from . import audit, tenancy, throttle
 from .db import db
-from .models import AuditEvent, Role, StaffSession, StaffUser, utcnow
+from .models import CAMPAIGN_ROLE, AuditEvent, Role, StaffSession, StaffUser, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,9 +63,25 @@ class SignIn(enum.Enum):
     REFUSED = "refused"  # wrong, unknown, inactive or locked out: one answer for all
 
 
-def find_user(email: str) -> StaffUser | None:
+def account_scope() -> int | None:
+    """Whose accounts sign in here: the request's agency's id, or None on the campaign's pages."""
+    if tenancy.on_campaign_pages():
+        return None
+    from .context import current_agency
+
+    return current_agency().id
+
+
+def _of_scope(agency_id: int | None) -> Any:
+    return StaffUser.agency_id.is_(None) if agency_id is None else StaffUser.agency_id == agency_id
+
+
+def find_user(email: str, agency_id: int | None) -> StaffUser | None:
+    """The account of ``email`` at agency ``agency_id`` (None: a campaign account)."""
     email = email.strip().lower()
-    return db.session.scalars(select(StaffUser).where(func.lower(StaffUser.email) == email)).first()
+    return db.session.scalars(
+        select(StaffUser).where(func.lower(StaffUser.email) == email, _of_scope(agency_id))
+    ).first()
 
 
 def attempt_password(email: str, password: str) -> SignIn:
@@ -77,7 +93,7 @@ def attempt_password(email: str, password: str) -> SignIn:
     write transaction, so concurrent sign-ins queue for milliseconds, not for each other's hashing.
     """
     email = email.strip().lower()
-    user = find_user(email)
+    user = find_user(email, account_scope())
     right = verify_password(user, password) and user is not None and user.active
     db.session.rollback()  # no transaction stays open across the slow part
     if not throttle.take(throttle.SIGNIN, email) or not right:
@@ -109,6 +125,8 @@ def pending_user() -> StaffUser | None:
         return None
     user = db.session.get(StaffUser, staff_id)
     if user is None or not user.active or user.session_version != session.get("pending_staff_v"):
+        return None
+    if user.agency_id != account_scope():
         return None
     return user
 
@@ -225,6 +243,9 @@ def current_user() -> StaffUser | None:
                   or not _session_alive(user)):
                 sign_out()
                 user = None
+            elif user.agency_id != account_scope():
+                # Another agency's account (or a campaign account on an agency's pages): no one here.
+                user = None
             elif time.time() - session.get("staff_seen", 0) > 30:
                 session["staff_seen"] = int(time.time())
         g.staff_user = user
@@ -266,6 +287,25 @@ def roles_required(*roles: Role, allow_without_totp: bool = False) -> Callable[[
     return decorator
 
 
+def campaign_required(view: F) -> F:
+    """A campaign account (no agency, the campaign role) must be signed in on the campaign's pages."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        user = current_user()
+        if user is None:
+            if g.get("staff_session_expired"):
+                flash(_("You were signed out because your session expired. Please sign in again."), "info")
+            target = request.full_path.rstrip("?") if request.method == "GET" else None
+            return redirect(url_for("campaign.sign_in", next=target))
+        if user.agency_id is not None or CAMPAIGN_ROLE not in user.roles:
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.required_roles = frozenset({CAMPAIGN_ROLE})  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
+
+
 def signed_in_required(view: F) -> F:
     """Any staff role may see this page (the dashboard, one's own account)."""
     return roles_required(*Role)(view)
@@ -300,7 +340,7 @@ def role_changes(agency_id: int, limit: int = RECENT_ROLE_CHANGES) -> list[dict]
         .order_by(AuditEvent.id.desc())
         .limit(limit)
     ).all()
-    names = dict(db.session.execute(select(StaffUser.id, StaffUser.name)).all())
+    names = dict(db.session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.agency_id == agency_id)).all())
     return [
         {
             "at": event.at,

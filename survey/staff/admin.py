@@ -22,7 +22,9 @@ register(_l("Staff accounts"), "staff.users", (Role.ADMIN,), order=90)
 def _taken(except_id: int | None = None) -> set[str]:
     return {
         email.lower()
-        for uid, email in db.session.execute(select(StaffUser.id, StaffUser.email)).all()
+        for uid, email in db.session.execute(
+            select(StaffUser.id, StaffUser.email).where(StaffUser.agency_id == current_agency().id)
+        ).all()
         if uid != except_id
     }
 
