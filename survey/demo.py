@@ -586,7 +586,7 @@ PEER_AGENCIES = (
 )
 
 
-def load_peer_agencies(seed: int = 20261125, per_wave: int = 150, echo: Callable[[str], None] = print,
+def load_peer_agencies(seed: int = 20261125, per_wave: int = 250, echo: Callable[[str], None] = print,
                        home: str = "riverton") -> list[Agency]:
     """Load the other agencies of the demo campaign: each with the core instrument (the same
     version as the demo agency's) and one closed wave of ``per_wave`` simulated responses in the

@@ -54,14 +54,6 @@ class Benchmarks:
     level: float = 0.95
 
 
-def _listed(agency: Agency) -> bool:
-    return bool(getattr(agency, "listed", False))
-
-
-def _peer_group(agency: Agency) -> str | None:
-    return getattr(agency, "peer_group", None) or None
-
-
 def comparable_waves(wave: Wave) -> list[Wave]:
     """Each other agency's latest wave on the same questionnaire version (the same content) that
     opened by ``wave``'s last day and has responses."""
@@ -79,7 +71,7 @@ def comparable_waves(wave: Wave) -> list[Wave]:
 
 
 def _describe(agencies: Sequence[Agency]) -> Group:
-    named = sorted(a.name for a in agencies if _listed(a))
+    named = sorted(a.name for a in agencies if a.listed)
     return Group(named=named, unnamed=len(agencies) - len(named))
 
 
@@ -92,7 +84,12 @@ def benchmarks(waves: Sequence[Wave], *, min_agencies: int, min_n: int) -> Bench
     others = comparable_waves(wave)
     if not others:
         return None
-    parts = service.wave_parts([wave, *others])
+    parts = service.wave_parts([wave])
+    for w in others:
+        try:
+            parts.update(service.wave_parts([w]))
+        except service.CompareError:
+            continue  # that agency's wave cannot be weighted (its own page says why): left out
     own_part = parts.get(wave.id)
     if own_part is None:
         return None
@@ -106,8 +103,8 @@ def benchmarks(waves: Sequence[Wave], *, min_agencies: int, min_n: int) -> Bench
             used.append(w)
     estimates = pd.concat(frames, ignore_index=True)
     own_agency = db.session.get(Agency, wave.agency_id)
-    label = _peer_group(own_agency) if own_agency is not None else None
-    peer_waves = [w for w in used if label and _peer_group(w.agency) == label]
+    label = (own_agency.peer_group or None) if own_agency is not None else None
+    peer_waves = [w for w in used if label and w.agency.peer_group == label]
     rows = campaign_benchmarks(estimates, key, [str(w.agency_id) for w in peer_waves] if label else None,
                                min_agencies=min_agencies, min_n=min_n)
 

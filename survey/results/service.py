@@ -323,7 +323,7 @@ def wave_parts(waves: Sequence[Wave]) -> dict[int, WaveTables]:
     for group in by_agency.values():
         keys, sigs = _part_keys(group)
         for w in group:
-            part = cached(f"wave-{keys[w.id]}.pickle", lambda w=w: _wave_part(w, sigs[w.id]))
+            part = cached(f"wave-{keys[w.id]}.pickle", lambda w=w, sig=sigs[w.id]: _wave_part(w, sig))
             if part is not None:
                 out[w.id] = part
     return out

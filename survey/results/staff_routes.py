@@ -66,7 +66,8 @@ def compare():
     error = None
     comparison = None
     if request.args.getlist("waves"):
-        if len(chosen) < 2:
+        # One wave is enough to set beside other agencies; comparing waves needs two.
+        if len(chosen) < (1 if section == "agencies" else 2):
             error = _("Choose two or more waves to compare.")
         else:
             try:
