@@ -26,6 +26,7 @@ from analysis.campaign import agency_index_estimates, campaign_benchmarks
 from analysis.io import Codebook, codebook_from_dict
 
 from ..db import db
+from ..formats import Filled, ltr
 from ..models import Agency, InstrumentVersion, Response, Wave
 from . import present, service
 
@@ -120,27 +121,35 @@ def benchmarks(waves: Sequence[Wave], *, min_agencies: int, min_n: int) -> Bench
     return Benchmarks(wave, rows, codebook_from_dict(raw, "export"), pool, peers, min_agencies, min_n)
 
 
-def _sentence(row: dict[str, Any], label: str, min_agencies: int, min_n: int, pct: int) -> str:
-    """The plain sentence about one index and one group, in the visitor's language."""
+def _sentence(row: dict[str, Any], label: str, min_agencies: int, min_n: int, pct: int) -> Filled:
+    """The plain sentence about one index and one group, in the visitor's language (numbers kept
+    left to right inside right-to-left text)."""
     reason = row["reason"]
     if reason == "few_agencies":
-        return _("%(label)s: withheld, fewer than %(n)s other agencies.", label=label, n=min_agencies)
+        return Filled(_("%(label)s: withheld, fewer than %(n)s other agencies."), label=label, n=ltr(min_agencies))
     if reason == "complement":
-        return _("%(label)s: withheld, too few agencies outside your peer group: showing both figures would "
-                 "reveal theirs.", label=label)
+        return Filled(_("%(label)s: withheld, too few agencies outside your peer group: showing both figures would "
+                        "reveal theirs."), label=label)
     if reason in ("own_few", "no_answers"):
-        return _("%(label)s: fewer than %(n)s of your respondents answered, so it is not compared.", label=label, n=min_n)
-    values = {"label": label, "own": present.fixed(round(row["own_estimate"], 1) + 0.0),
-              "group": present.fixed(round(row["group_estimate"], 1) + 0.0), "diff": _points(row["difference"]),
-              "low": _points(row["ci_low"], signed=False), "high": _points(row["ci_high"], signed=False), "pct": pct}
+        return Filled(_("%(label)s: fewer than %(n)s of your respondents answered, so it is not compared."),
+                      label=label, n=ltr(min_n))
+    values = {"label": label, "own": ltr(_score(row["own_estimate"])), "group": ltr(_score(row["group_estimate"])),
+              "diff": ltr(_points(row["difference"])), "low": ltr(_points(row["ci_low"], signed=False)),
+              "high": ltr(_points(row["ci_high"], signed=False)), "pct": ltr(pct)}
     if row["verdict"] == "higher":
-        return _("%(label)s: yours is %(own)s, higher than this group's %(group)s (difference %(diff)s points, "
-                 "%(pct)s%% CI %(low)s to %(high)s).", **values)
-    if row["verdict"] == "lower":
-        return _("%(label)s: yours is %(own)s, lower than this group's %(group)s (difference %(diff)s points, "
-                 "%(pct)s%% CI %(low)s to %(high)s).", **values)
-    return _("%(label)s: yours is %(own)s, no clear difference from this group's %(group)s (difference %(diff)s "
-             "points, %(pct)s%% CI %(low)s to %(high)s).", **values)
+        text = _("%(label)s: yours is %(own)s, higher than this group's %(group)s (difference %(diff)s points, "
+                 "%(pct)s%% CI %(low)s to %(high)s).")
+    elif row["verdict"] == "lower":
+        text = _("%(label)s: yours is %(own)s, lower than this group's %(group)s (difference %(diff)s points, "
+                 "%(pct)s%% CI %(low)s to %(high)s).")
+    else:
+        text = _("%(label)s: yours is %(own)s, no clear difference from this group's %(group)s (difference %(diff)s "
+                 "points, %(pct)s%% CI %(low)s to %(high)s).")
+    return Filled(text, **values)
+
+
+def _score(value: float) -> str:
+    return present.fixed(round(value, 1) + 0.0)
 
 
 def _points(value: float, signed: bool = True) -> str:
@@ -150,8 +159,7 @@ def _points(value: float, signed: bool = True) -> str:
 def _interval(estimate: float, low: float, high: float) -> dict[str, str] | None:
     if estimate != estimate:  # NaN: withheld
         return None
-    return {"estimate": present.fixed(round(estimate, 1) + 0.0), "low": present.fixed(round(low, 1) + 0.0),
-            "high": present.fixed(round(high, 1) + 0.0)}
+    return {"estimate": _score(estimate), "low": _score(low), "high": _score(high)}
 
 
 def view(bench: Benchmarks) -> dict[str, list[dict[str, Any]]]:
