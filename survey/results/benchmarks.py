@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from analysis.campaign import agency_index_estimates, campaign_benchmarks
 from analysis.io import Codebook, codebook_from_dict
@@ -58,12 +58,11 @@ class Benchmarks:
 def comparable_waves(wave: Wave) -> list[Wave]:
     """Each other agency's latest wave on the same questionnaire version (the same content) that
     opened by ``wave``'s last day and has responses."""
-    counted = (select(Response.wave_id).group_by(Response.wave_id).having(func.count() > 0)).subquery()
+    answered = select(Response.id).where(Response.wave_id == Wave.id).exists()
     candidates = db.session.scalars(
         select(Wave).join(InstrumentVersion, Wave.instrument_version_id == InstrumentVersion.id)
         .where(InstrumentVersion.content_hash == wave.instrument_version.content_hash,
-               Wave.agency_id != wave.agency_id, Wave.opens_on <= wave.last_day(),
-               Wave.id.in_(select(counted.c.wave_id)))
+               Wave.agency_id != wave.agency_id, Wave.opens_on <= wave.last_day(), answered)
         .order_by(Wave.agency_id, Wave.opens_on.desc(), Wave.slug.desc())).all()
     latest: dict[int, Wave] = {}
     for w in candidates:
