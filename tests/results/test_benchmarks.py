@@ -126,3 +126,35 @@ def test_another_agency_sees_its_own_figures_as_yours(demo_app, demo_client, cam
 def test_only_analysts_and_admins(demo_client, demo_sign_in, campaign):
     demo_sign_in(Role.INVESTIGATOR)
     assert demo_client.get(url(campaign)).status_code == 403
+
+
+def test_path_mode_each_agency_sees_its_own(demo_app, campaign, tmp_path):
+    """A campaign at /a/<slug>/: Brookvale's analyst sees Brookvale's figures as "yours" at its own
+    address, and is not signed in at Riverton's."""
+    from survey.auth import hash_password
+    from survey.models import StaffUser
+    from tests.conftest import PASSWORD, CheckingClient, make_test_app
+
+    folder = tmp_path / "path-mode"
+    folder.mkdir()
+    app = make_test_app(demo_app.config["DATABASE_URL"], folder, AGENCY_ADDRESSES="path", SMALL_COUNT_THRESHOLD=10,
+                        RESULTS_CACHE_DIR=demo_app.config["RESULTS_CACHE_DIR"])
+    try:
+        with app.app_context():
+            agency = db.session.scalars(select(Agency).where(Agency.slug == "brookvale")).one()
+            slug = db.session.scalars(select(Wave.slug).where(Wave.agency_id == agency.id)).one()
+            db.session.add(StaffUser(agency_id=agency.id, email="analyst@brookvale.example", name="B",
+                                     password_hash=hash_password(PASSWORD), roles=[str(Role.ANALYST)]))
+            db.session.commit()
+        app.test_client_class = CheckingClient
+        client = app.test_client()
+        assert client.post("/a/brookvale/staff/sign-in", data={"email": "analyst@brookvale.example",
+                                                               "password": PASSWORD}).status_code == 303
+        response = client.get(f"/a/brookvale/staff/compare/?waves={slug}&section=agencies")
+        page = words(response)
+        assert f"Trust score: yours is {own_trust(demo_app, slug, 'brookvale')}," in page
+        assert "Other agencies in this group: 10." in page
+        assert "Riverton" not in response.get_data(as_text=True)
+        assert client.get(f"/a/riverton/staff/compare/?waves={campaign[-1]}&section=agencies").status_code == 302
+    finally:
+        app.extensions["survey.db"]["engine"].dispose()
