@@ -109,8 +109,8 @@ def benchmarks(waves: Sequence[Wave], *, min_agencies: int, min_n: int) -> Bench
                                min_agencies=min_agencies, min_n=min_n)
 
     def members(comparison: str) -> list[Agency]:
-        row = rows[rows["comparison"] == comparison]
-        ids = set(row["members"].iloc[0]) if len(row) else set()
+        # Any index's members: an agency with too few answers to one index counts in the others.
+        ids = {m for members in rows.loc[rows["comparison"] == comparison, "members"] for m in members}
         return [w.agency for w in used if str(w.agency_id) in ids]
 
     pool = _describe(members("pool"))
