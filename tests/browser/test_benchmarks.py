@@ -8,10 +8,8 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from survey.db import db
-from tests.browser.conftest import demo_app, serving
+from tests.browser.conftest import add_analyst, demo_app, desk_sign_in, serving
 
-PASSWORD = "a-long-test-password-19"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
@@ -20,26 +18,16 @@ def campaign_server(tmp_path_factory):
     """A live app on a small demo with the peer agencies, and an analyst of the demo agency."""
     app = demo_app(tmp_path_factory.mktemp("campaign-live"), per_wave=300)
     with app.app_context():
-        from survey.auth import hash_password
         from survey.demo import load_peer_agencies
-        from survey.models import Agency, Role, StaffUser
 
         load_peer_agencies(echo=lambda _line: None)
-        agency = db.session.query(Agency).filter(Agency.slug == "riverton").one()
-        db.session.add(StaffUser(agency_id=agency.id, email="bench-analyst@example.org", name="Analyst",
-                                 password_hash=hash_password(PASSWORD), roles=[str(Role.ANALYST)]))
-        db.session.commit()
+    add_analyst(app, "bench-analyst@example.org", "riverton")
     with serving(app) as url:
         yield url
 
 
 def test_beside_other_agencies_at_a_desk(browser, campaign_server, tmp_path):
-    desk = browser.new_context(base_url=campaign_server, viewport={"width": 1280, "height": 800})
-    page = desk.new_page()
-    page.goto("/staff/sign-in")
-    page.get_by_label("Email address").fill("bench-analyst@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    desk, page = desk_sign_in(browser, campaign_server, "bench-analyst@example.org")
     page.goto("/staff/compare/")
     # One closed wave is enough for this section.
     slug = page.locator('input[name="waves"]').evaluate_all("els => els.map(e => e.value)")[1]

@@ -99,20 +99,28 @@ def test_unlisted_agencies_are_never_named(demo_app, demo_client, demo_sign_in, 
         assert name.split()[0] not in html
 
 
-def test_another_agency_sees_its_own_figures_as_yours(demo_app, demo_client, campaign):
-    """Brookvale (unlisted, one wave) signs in at its own agency: its own score is "yours", and
-    Riverton, which did not choose to be listed, is not named."""
+def brookvale_analyst(app) -> str:
+    """An analyst account at Brookvale (analyst@brookvale.example); returns Brookvale's wave."""
     from survey.auth import hash_password
     from survey.models import StaffUser
     from tests.conftest import PASSWORD
 
-    demo_app.config["AGENCY"] = "brookvale"
-    with demo_app.app_context():
+    with app.app_context():
         agency = db.session.scalars(select(Agency).where(Agency.slug == "brookvale")).one()
         slug = db.session.scalars(select(Wave.slug).where(Wave.agency_id == agency.id)).one()
         db.session.add(StaffUser(agency_id=agency.id, email="analyst@brookvale.example", name="B",
                                  password_hash=hash_password(PASSWORD), roles=[str(Role.ANALYST)]))
         db.session.commit()
+    return slug
+
+
+def test_another_agency_sees_its_own_figures_as_yours(demo_app, demo_client, campaign):
+    """Brookvale (unlisted, one wave) signs in at its own agency: its own score is "yours", and
+    Riverton, which did not choose to be listed, is not named."""
+    from tests.conftest import PASSWORD
+
+    demo_app.config["AGENCY"] = "brookvale"
+    slug = brookvale_analyst(demo_app)
     assert demo_client.post("/staff/sign-in", data={"email": "analyst@brookvale.example",
                                                      "password": PASSWORD}).status_code == 303
     response = demo_client.get(url([slug]))
@@ -131,8 +139,6 @@ def test_only_analysts_and_admins(demo_client, demo_sign_in, campaign):
 def test_path_mode_each_agency_sees_its_own(demo_app, campaign, tmp_path):
     """A campaign at /a/<slug>/: Brookvale's analyst sees Brookvale's figures as "yours" at its own
     address, and is not signed in at Riverton's."""
-    from survey.auth import hash_password
-    from survey.models import StaffUser
     from tests.conftest import PASSWORD, CheckingClient, make_test_app
 
     folder = tmp_path / "path-mode"
@@ -140,12 +146,7 @@ def test_path_mode_each_agency_sees_its_own(demo_app, campaign, tmp_path):
     app = make_test_app(demo_app.config["DATABASE_URL"], folder, AGENCY_ADDRESSES="path", SMALL_COUNT_THRESHOLD=10,
                         RESULTS_CACHE_DIR=demo_app.config["RESULTS_CACHE_DIR"])
     try:
-        with app.app_context():
-            agency = db.session.scalars(select(Agency).where(Agency.slug == "brookvale")).one()
-            slug = db.session.scalars(select(Wave.slug).where(Wave.agency_id == agency.id)).one()
-            db.session.add(StaffUser(agency_id=agency.id, email="analyst@brookvale.example", name="B",
-                                     password_hash=hash_password(PASSWORD), roles=[str(Role.ANALYST)]))
-            db.session.commit()
+        slug = brookvale_analyst(app)
         app.test_client_class = CheckingClient
         client = app.test_client()
         assert client.post("/a/brookvale/staff/sign-in", data={"email": "analyst@brookvale.example",
