@@ -161,6 +161,8 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
         phone="555-0100",
         address="100 Main Street, Riverton",
         texts=DEMO_AGENCY_TEXTS,
+        districts=sorted(districts),
+        listed=True,
     )
     session.add(agency)
     session.flush()

@@ -11,7 +11,14 @@ from collections.abc import Iterator
 import pytest
 
 from tests.databases import backends, throwaway_postgres
-from tests.production.stack import STAFF, STAFF_PASSWORD, Browserless, Stack, add_staff, serve_behind_tls
+from tests.production.stack import (
+    STAFF,
+    STAFF_PASSWORD,
+    Browserless,
+    Stack,
+    add_staff,
+    serve_behind_tls,
+)
 from tests.reliability.harness import LANGUAGES, ROOT, Deployment, app_today
 
 SECOND = "harborton"
