@@ -116,11 +116,14 @@ def brookvale_analyst(app) -> str:
 
 def test_another_agency_sees_its_own_figures_as_yours(demo_app, demo_client, campaign):
     """Brookvale (unlisted, one wave) signs in at its own agency: its own score is "yours", and
-    Riverton, which did not choose to be listed, is not named."""
+    Riverton, once it chooses not to be listed, is not named."""
     from tests.conftest import PASSWORD
 
     demo_app.config["AGENCY"] = "brookvale"
     slug = brookvale_analyst(demo_app)
+    with demo_app.app_context():
+        db.session.scalars(select(Agency).where(Agency.slug == "riverton")).one().listed = False
+        db.session.commit()
     assert demo_client.post("/staff/sign-in", data={"email": "analyst@brookvale.example",
                                                      "password": PASSWORD}).status_code == 303
     response = demo_client.get(url([slug]))
@@ -138,7 +141,8 @@ def test_only_analysts_and_admins(demo_client, demo_sign_in, campaign):
 
 def test_path_mode_each_agency_sees_its_own(demo_app, campaign, tmp_path):
     """A campaign at /a/<slug>/: Brookvale's analyst sees Brookvale's figures as "yours" at its own
-    address, and is not signed in at Riverton's."""
+    address, with Riverton (listed) named and Dunmore (not listed) not; and is not signed in at
+    Riverton's address."""
     from tests.conftest import PASSWORD, CheckingClient, make_test_app
 
     folder = tmp_path / "path-mode"
@@ -155,7 +159,7 @@ def test_path_mode_each_agency_sees_its_own(demo_app, campaign, tmp_path):
         page = words(response)
         assert f"Trust score: yours is {own_trust(demo_app, slug, 'brookvale')}," in page
         assert "Other agencies in this group: 10." in page
-        assert "Riverton" not in response.get_data(as_text=True)
+        assert "Riverton Police Department" in page and "Dunmore" not in response.get_data(as_text=True)
         assert client.get(f"/a/riverton/staff/compare/?waves={campaign[-1]}&section=agencies").status_code == 302
     finally:
         app.extensions["survey.db"]["engine"].dispose()
