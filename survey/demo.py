@@ -600,7 +600,7 @@ def load_peer_agencies(seed: int = 20261125, per_wave: int = 250, echo: Callable
     made = []
     for k, (slug, name, listed, group, districts, shift) in enumerate(PEER_AGENCIES):
         agency = Agency(slug=slug, name=name, city=name.replace(" Police Department", ""), default_language="en",
-                        listed=listed, peer_group=group)
+                        districts=sorted(districts), listed=listed, peer_group=group)
         session.add(agency)
         session.flush()
         for _line in sync_instruments(agency, current_app.config["INSTRUMENTS_DIR"]):
