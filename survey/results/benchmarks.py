@@ -70,6 +70,12 @@ def comparable_waves(wave: Wave) -> list[Wave]:
     return list(latest.values())
 
 
+def has_other_agencies() -> bool:
+    """Whether the deployment hosts more than one agency (a campaign): only then does the Compare
+    page offer "Beside other agencies"."""
+    return len(db.session.scalars(select(Agency.id).limit(2)).all()) > 1
+
+
 def _describe(agencies: Sequence[Agency]) -> Group:
     named = sorted(a.name for a in agencies if a.listed)
     return Group(named=named, unnamed=len(agencies) - len(named))

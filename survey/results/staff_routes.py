@@ -93,7 +93,8 @@ def compare():
     view = present.CompareView(comparison, by, adjust) if comparison else None
     return render_template(
         "results/compare.html", waves=waves, chosen={w.slug for w in chosen}, comparison=comparison, view=view,
-        areas=area_view, bench=bench, bench_view=benchmarks.view(bench) if bench else None, has_areas=bool(comparison and any(w.areas for w in comparison.waves)), error=error, by=by, adjust=adjust, present=present, group_variables=GROUP_VARIABLES,
+        areas=area_view, bench=bench, bench_view=benchmarks.view(bench) if bench else None,
+        has_agencies=bool(comparison) and benchmarks.has_other_agencies(), has_areas=bool(comparison and any(w.areas for w in comparison.waves)), error=error, by=by, adjust=adjust, present=present, group_variables=GROUP_VARIABLES,
         section=section, columns=present.wave_columns(comparison) if comparison else [],
         status=service.translation_status(comparison.waves) if comparison and section == "method" else {},
     )

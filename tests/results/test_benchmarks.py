@@ -163,3 +163,14 @@ def test_path_mode_each_agency_sees_its_own(demo_app, campaign, tmp_path):
         assert client.get(f"/a/riverton/staff/compare/?waves={campaign[-1]}&section=agencies").status_code == 302
     finally:
         app.extensions["survey.db"]["engine"].dispose()
+
+
+def test_the_section_is_offered_only_on_a_campaign(demo_app, demo_client, demo_sign_in, past_waves):
+    from survey.demo import load_peer_agencies
+
+    demo_sign_in(Role.ANALYST)
+    findings = "/staff/compare/?" + "&".join(f"waves={w}" for w in past_waves[-2:])
+    assert "Beside other agencies" not in text_of(demo_client.get(findings))
+    with demo_app.app_context():
+        load_peer_agencies(echo=lambda _line: None)
+    assert "Beside other agencies" in text_of(demo_client.get(findings))
