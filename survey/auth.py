@@ -84,6 +84,12 @@ def find_user(email: str, agency_id: int | None) -> StaffUser | None:
     ).first()
 
 
+def signin_account(email: str, agency_id: int | None) -> str:
+    """What failed sign-ins count against: the email at its agency. One email at two agencies is
+    two accounts, so failures at one never lock, show or lift the other's lock-out."""
+    return f"{'campaign' if agency_id is None else agency_id}/{email.strip().lower()}"
+
+
 def attempt_password(email: str, password: str) -> SignIn:
     """Check an email and password; on success sign in or ask for the second factor.
 
@@ -93,12 +99,14 @@ def attempt_password(email: str, password: str) -> SignIn:
     write transaction, so concurrent sign-ins queue for milliseconds, not for each other's hashing.
     """
     email = email.strip().lower()
-    user = find_user(email, account_scope())
+    scope = account_scope()
+    user = find_user(email, scope)
     right = verify_password(user, password) and user is not None and user.active
     db.session.rollback()  # no transaction stays open across the slow part
-    if not throttle.take(throttle.SIGNIN, email) or not right:
+    account = signin_account(email, scope)
+    if not throttle.take(throttle.SIGNIN, account) or not right:
         return SignIn.REFUSED
-    throttle.refund(throttle.SIGNIN, email)
+    throttle.refund(throttle.SIGNIN, account)
     if user.totp_secret:
         # Failures are forgotten only once the second factor is right too: a known password
         # must not reset the count of wrong codes.
@@ -114,7 +122,7 @@ def attempt_password(email: str, password: str) -> SignIn:
 def _signed_in_from_here(user: StaffUser) -> None:
     """A full sign-in: forget this account's failures from this client, then start the session."""
     db.write()
-    throttle.forget_account(throttle.SIGNIN, user.email)
+    throttle.forget_account(throttle.SIGNIN, signin_account(user.email, user.agency_id))
     sign_in(user)
 
 
@@ -150,13 +158,13 @@ def check_totp(user: StaffUser, secret: str, code: str) -> bool:
 
 
 def attempt_code(user: StaffUser, code: str) -> SignIn:
-    email = user.email.strip().lower()
-    if not throttle.take(throttle.SIGNIN, email):
+    account = signin_account(user.email, user.agency_id)
+    if not throttle.take(throttle.SIGNIN, account):
         return SignIn.REFUSED
     db.write()
     if user.totp_secret and check_totp(user, user.totp_secret, code):
         db.session.commit()
-        throttle.refund(throttle.SIGNIN, email)
+        throttle.refund(throttle.SIGNIN, account)
         _signed_in_from_here(user)
         return SignIn.OK
     db.session.rollback()

@@ -429,3 +429,28 @@ def test_commands_act_on_the_agency_they_name(world: World) -> None:
     result = runner.invoke(args=["results-warm"])
     assert result.exit_code == 0, result.output
     assert "Results of 2 wave(s) of 2 agencies" in result.output
+
+
+def test_failed_sign_ins_at_one_agency_never_lock_the_other(world: World) -> None:
+    """One email at two agencies is two accounts: wrong passwords at Alpha lock Alpha's account
+    (from that client) and neither lock, nor show as locked, nor let anyone unlock Bravo's."""
+    from survey.auth import hash_password
+    from survey.db import db
+    from survey.models import StaffUser
+    from tests.conftest import PASSWORD
+
+    with world.app.app_context():
+        for data in world.agencies.values():
+            db.session.add(StaffUser(agency_id=data.id, email="same@example.org", name="Same Person",
+                                     password_hash=hash_password(PASSWORD), roles=["analyst"]))
+        db.session.commit()
+    client = _resident(world)
+    for _ in range(6):
+        client.post("/a/alpha/staff/sign-in", data={"email": "same@example.org", "password": "wrong password!"})
+    assert client.post("/a/alpha/staff/sign-in", data={"email": "same@example.org", "password": PASSWORD}).status_code == 200
+    assert client.post("/a/bravo/staff/sign-in", data={"email": "same@example.org", "password": PASSWORD}).status_code == 303
+    locked = "Locked after failed sign-ins"
+    alpha = _start(world, world.app.test_client(), "alpha", str(Role.ADMIN))
+    bravo = _start(world, world.app.test_client(), "bravo", str(Role.ADMIN))
+    assert locked in alpha.get("/a/alpha/staff/users").get_data(as_text=True)
+    assert locked not in bravo.get("/a/bravo/staff/users").get_data(as_text=True)
