@@ -47,6 +47,7 @@ from tests.staff.test_access_matrix import PUBLIC
 #: Alpha's texts carry "Alpha"; Bravo's carry the marker, so that slugs and URLs stay marker-free.
 NAMES = {"alpha": "Alpha", "bravo": f"{MARK} Bravo"}
 OTHER = {"alpha": "bravo", "bravo": "alpha"}
+STRATA = {"alpha": ["North", "South"], "bravo": [f"{MARK} Hills", f"{MARK} Flats"]}
 
 
 @dataclass
@@ -61,17 +62,16 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     tmp = tmp_path_factory.mktemp("isolation")
     app = make_test_app(fresh_database(request, request.param, tmp), tmp, AGENCY_ADDRESSES="path", RESULTS_MIN_N=5)
     agencies = {
-        "alpha": build_agency(app, "alpha", NAMES["alpha"], ["North", "South"], responses=12),
-        "bravo": build_agency(app, "bravo", NAMES["bravo"], [f"{MARK} Hills", f"{MARK} Flats"], responses=16),
+        slug: build_agency(app, slug, NAMES[slug], STRATA[slug], responses=responses)
+        for slug, responses in (("alpha", 12), ("bravo", 16))
     }
     # A held batch of letters of each agency (its token is in its manager's session only).
     for slug, data in agencies.items():
         client = app.test_client()
         sign_in(client, slug, data.emails[str(Role.SURVEY_MANAGER)])
-        strata = {"alpha": "North", "bravo": f"{MARK} Hills"}[slug]
         fields = {"count_0": "2", "probability_0": "0.01"}
         page = client.get(f"/a/{slug}/staff/waves/shared-open/invitations").get_data(as_text=True)
-        assert strata in page
+        assert STRATA[slug][0] in page
         response = client.post(f"/a/{slug}/staff/waves/shared-open/invitations", data=fields)
         assert response.status_code == 303, response.get_data(as_text=True)[:2000]
         data.letters_token = response.headers["Location"].rstrip("/").split("/")[-1]
@@ -353,7 +353,7 @@ def test_public_results_never_mix_agencies(world: World) -> None:
 
 
 @pytest.mark.parametrize("home", ["alpha", "bravo"])
-def test_staff_downloads_hold_only_their_agencys_rows(world: World, home: str) -> None:
+def test_staff_downloads_and_comparisons_hold_only_their_agencys_rows(world: World, home: str) -> None:
     there = OTHER[home]
     data = world.agencies[home]
     client = _start(world, world.app.test_client(), home, str(Role.ANALYST))
@@ -364,8 +364,13 @@ def test_staff_downloads_hold_only_their_agencys_rows(world: World, home: str) -
         everything = _shown(response)
     assert len(rows) - 1 == data.responses["published"] + data.responses["open"]
     assert _marker(there) not in everything and _marker(home) in everything
-    report = client.get(f"/a/{home}/staff/compare/report.zip?waves=shared-published&waves=shared-open")
-    assert report.status_code == 200 and _marker(there) not in _shown(report)
+    shared = "waves=shared-published&waves=shared-open"
+    for url in (f"/staff/compare/report.zip?{shared}", f"/staff/compare/?{shared}",
+                f"/staff/compare/?{shared}&section=groups", f"/staff/compare/chart.svg?{shared}&chart=domains&measure=trust"):
+        response = client.get(f"/a/{home}{url}")
+        assert response.status_code == 200, url
+        assert _marker(there) not in _shown(response), url
+    assert STRATA[home][0] in client.get(f"/a/{home}/staff/compare/?{shared}&section=groups").get_data(as_text=True)
 
 
 def test_every_audit_record_names_its_agency() -> None:
