@@ -459,3 +459,18 @@ def test_failed_sign_ins_at_one_agency_never_lock_the_other(world: World) -> Non
     bravo = _start(world, world.app.test_client(), "bravo", str(Role.ADMIN))
     assert locked in alpha.get("/a/alpha/staff/users").get_data(as_text=True)
     assert locked not in bravo.get("/a/bravo/staff/users").get_data(as_text=True)
+
+
+def test_survey_pages_kept_for_speed_show_each_agency_its_own_name(world: World) -> None:
+    """Survey pages' fields are kept per instrument page (survey/respond/forms.py): both agencies
+    use the same questionnaire ("Trust in {agency}"), and each resident reads their own agency's name."""
+    for home in ("alpha", "bravo", "alpha", "bravo"):
+        client = _resident(world)
+        first = client.post(f"/a/{home}/survey/", data={"code": world.agencies[home].codes.pop()}).headers["Location"]
+        trust = first.rsplit("/", 1)[0] + "/trust"
+        pages = [client.get(trust), client.post(trust, data={"trust_agency": "99"})]
+        assert [p.status_code for p in pages] in ([200, 200], [200, 400])
+        for page in pages:
+            text = page.get_data(as_text=True)
+            assert f"Trust in {NAMES[home]} Police Department" in text
+            assert NAMES[OTHER[home]] not in text
