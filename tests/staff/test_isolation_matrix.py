@@ -474,3 +474,23 @@ def test_survey_pages_kept_for_speed_show_each_agency_its_own_name(world: World)
             text = page.get_data(as_text=True)
             assert f"Trust in {NAMES[home]} Police Department" in text
             assert NAMES[OTHER[home]] not in text
+
+
+@pytest.mark.parametrize("home", ["alpha", "bravo"])
+def test_staff_cannot_use_or_mark_the_other_agencys_codes_under_their_own_wave(world: World, home: str) -> None:
+    """A's survey manager types B's access codes into A's wave of the same slug: keying in a paper
+    questionnaire refuses the code, marking letters undeliverable does not know it, B's rows stay."""
+    there = OTHER[home]
+    code = world.agencies[there].codes[-1]
+    client = _start(world, world.app.test_client(), home, str(Role.SURVEY_MANAGER))
+    before = snapshot(world.app, world.agencies[there].id)
+    response = client.post(f"/a/{home}/staff/survey-entry/shared-open",
+                           data={"channel": "paper", "language": "en", "stratum": STRATA[home][0], "code": code,
+                                 "trust_agency": "5"})
+    assert response.status_code in (200, 400)
+    assert "This code is not one of this wave" in response.get_data(as_text=True)
+    response = client.post(f"/a/{home}/staff/waves/shared-open/undeliverable", data={"codes": code})
+    assert response.status_code == 303
+    flashed = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "These codes are not invitations of this wave" in flashed
+    assert snapshot(world.app, world.agencies[there].id) == before
