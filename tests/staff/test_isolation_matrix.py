@@ -11,8 +11,13 @@ for every role (admin, survey manager, analyst, investigator, a campaign account
 
 Each answer must be below 500 and show nothing of the other agency (pages, and files inside a
 downloaded zip, are searched for its marker word); an address naming the other agency's object
-must not answer 200; and after every request the other agency's rows are exactly as before.
-The world is built once per module and backend (SQLite, and PostgreSQL when TEST_DATABASE_URL is set).
+must not answer 200; after every POST (and every complaint page, which writes the audit log) the
+other agency's rows are exactly as before, and so is its held batch of letters on disk. The
+world is built once per module and backend (SQLite, and PostgreSQL when TEST_DATABASE_URL is set).
+Set ISOLATION_MATRIX_SIZE=1 (with -s) to print how many requests each role and direction made.
+
+The tests after the matrix are the codes of item 2: access and receipt codes, survey drafts,
+open-link waves, the results cache, downloads, the audit log and the commands.
 """
 
 from __future__ import annotations
