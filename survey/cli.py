@@ -2,17 +2,58 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import migrate
 from .db import db
 
 db_cli = AppGroup("db", help="Create and migrate the database (Alembic).")
+
+
+def choose_agency(slug: str | None) -> Any:
+    """Make ``slug`` (else SURVEY_AGENCY, else the only agency) the agency of this command's
+    ``current_agency()``, in its app context and any request context made inside it. A deployment
+    of several agencies must name one: a command never picks one of them by itself."""
+    from .context import AgencyInfo
+    from .models import Agency
+
+    slug = slug or current_app.config.get("AGENCY")
+    if slug:
+        agency = db.session.scalars(select(Agency).where(Agency.slug == slug)).first()
+        if agency is None:
+            raise click.ClickException(f"There is no agency {slug!r}: see `flask --app wsgi agency show`.")
+    else:
+        agencies = db.session.scalars(select(Agency).order_by(Agency.id).limit(2)).all()
+        if not agencies:
+            raise click.ClickException("No agency is set up yet: run `flask --app wsgi demo` or `flask --app wsgi agency set`.")
+        if len(agencies) > 1:
+            count = db.session.scalar(select(func.count()).select_from(Agency))
+            raise click.ClickException(f"This deployment holds {count} agencies: name one with --agency SLUG (or SURVEY_AGENCY).")
+        agency = agencies[0]
+    g.agency = AgencyInfo.of(agency)
+    return g.agency
+
+
+def agency_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--agency SLUG``: which agency the command acts on (see :func:`choose_agency`). Put it
+    below ``with_appcontext`` (AppGroup commands have one already)."""
+
+    @click.option("--agency", "agency_slug", default=None,
+                  help="The agency's slug (default: SURVEY_AGENCY, else the only agency).")
+    @functools.wraps(command)
+    def wrapped(*args: Any, agency_slug: str | None = None, **kwargs: Any) -> Any:
+        choose_agency(agency_slug)
+        return command(*args, **kwargs)
+
+    return wrapped
 
 
 @db_cli.command("upgrade")
@@ -44,14 +85,12 @@ instruments_cli = AppGroup("instruments", help="Load and list questionnaires fro
 
 
 @instruments_cli.command("load")
-@click.option("--agency", "agency_slug", default=None, help="Agency slug (default: the only one).")
-def instruments_load(agency_slug: str | None) -> None:
+@agency_option
+def instruments_load() -> None:
     """Validate every instruments/*.toml and store new versions; a used version may not change."""
     from .context import current_agency
     from .instrument_store import sync_instruments
 
-    if agency_slug:
-        current_app.config["AGENCY"] = agency_slug
     for line in sync_instruments(current_agency(), current_app.config["INSTRUMENTS_DIR"]):
         click.echo(line)
     db.session.commit()
@@ -280,16 +319,13 @@ def staff_create(email: str, name: str, roles: tuple[str, ...], agency_slug: str
                  password: str) -> None:
     """Create a staff account (the first admin is made this way; --campaign for the campaign's)."""
     from .auth import hash_password, record_role_change
-    from .context import current_agency
     from .models import CAMPAIGN_ROLE, StaffUser
 
     if len(password) < 12:
         raise click.ClickException("Use a password of at least 12 characters.")
     if campaign == bool(roles):
         raise click.ClickException("Give --role (one or more) for an agency's account, or --campaign alone.")
-    if agency_slug:
-        current_app.config["AGENCY"] = agency_slug
-    agency_id = None if campaign else current_agency().id
+    agency_id = None if campaign else choose_agency(agency_slug).id
     email = email.strip().lower()
     scope = StaffUser.agency_id.is_(None) if agency_id is None else StaffUser.agency_id == agency_id
     if db.session.scalars(select(StaffUser).where(StaffUser.email == email, scope)).first():

@@ -110,6 +110,10 @@ COMPLAINT_STORIES = [
 ]
 
 
+#: The demo agency's slug (its address in a campaign: /a/riverton/).
+DEMO_SLUG = "riverton"
+
+
 @dataclass
 class DemoResult:
     agency: Agency
@@ -154,7 +158,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
     session = db.session
     rng = np.random.default_rng(seed)
     agency = Agency(
-        slug="riverton",
+        slug=DEMO_SLUG,
         name="Riverton Police Department",
         city="Riverton",
         default_language="en",
@@ -444,7 +448,9 @@ def demo_codes(count: int, echo: Callable[[str], None] = print) -> list[str]:
     """New access codes for the demo's open wave (codes are kept only as hashes, so the ones
     printed when the demo was loaded cannot be shown again); the caller commits."""
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    wave = db.session.scalars(select(Wave).where(Wave.opens_on <= today(), Wave.closes_on >= today(),
+    # The demo agency's own open wave, even when the deployment hosts other agencies too.
+    demo = select(Agency.id).where(Agency.slug == DEMO_SLUG).scalar_subquery()
+    wave = db.session.scalars(select(Wave).where(Wave.agency_id == demo, Wave.opens_on <= today(), Wave.closes_on >= today(),
                                                  Wave.mode == WaveMode.INVITATION).order_by(Wave.opens_on.desc())).first()
     if wave is None or count <= 0:
         echo("No invitation wave is open: make one in the staff console, then codes with "

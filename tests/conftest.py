@@ -59,8 +59,14 @@ def _postgres_database() -> Iterator[str]:
 
 @pytest.fixture(params=backends())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        path = tmp_path / "test.sqlite3"
+    return fresh_database(request, request.param, tmp_path)
+
+
+def fresh_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> str:
+    """A migrated database with no rows: a copy of the SQLite template in ``folder``, or the
+    session's PostgreSQL database emptied (for fixtures of any scope)."""
+    if backend == "sqlite":
+        path = folder / "test.sqlite3"
         shutil.copy(request.getfixturevalue("_sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("_postgres_database")

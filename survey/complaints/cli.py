@@ -45,7 +45,8 @@ def _reseal_all(convert, action: str) -> int:
                 for column in columns:
                     setattr(obj, column.key, convert(getattr(obj, column.key), column))
                 rows += 1
-        audit.record(session, action, "key", None, detail={"rows": rows})
+        # One key seals every agency's complaints: its change is the campaign's own event.
+        audit.record(session, action, "key", None, agency_id=None, detail={"rows": rows})
         session.commit()
     except Exception:
         session.rollback()

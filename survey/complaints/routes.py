@@ -132,8 +132,9 @@ def _followed_complaint() -> Complaint | None:
         session.pop(_FOLLOW_KEY, None)
         return None
     complaint = db.session.get(Complaint, state["id"])
-    if complaint is None or complaint.follow_version != state.get("v"):
-        # The resident left this follow-up ("Leave this page"): a replayed cookie shows nothing.
+    if complaint is None or complaint.follow_version != state.get("v") or complaint.agency_id != current_agency().id:
+        # The resident left this follow-up ("Leave this page"): a replayed cookie shows nothing;
+        # nor does one carried to another agency's address.
         session.pop(_FOLLOW_KEY, None)
         return None
     return complaint
@@ -147,7 +148,7 @@ def follow_up():
         if not throttle.take(throttle.RECEIPT):
             return render_template("complaints/follow_up_start.html", form=form, blocked=True), 429
         # Well-formed or not, every code takes the same path: hash, look up, answer.
-        complaint = service.find_by_receipt(db.session, form.code.data)
+        complaint = service.find_by_receipt(db.session, form.code.data, current_agency().id)
         if complaint is not None:
             throttle.refund(throttle.RECEIPT)  # only wrong codes count
             session[_FOLLOW_KEY] = {"id": complaint.id, "until": int(time.time()) + FOLLOW_UP_SECONDS,

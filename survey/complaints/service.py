@@ -131,9 +131,12 @@ def file_complaint(
     return complaint, code
 
 
-def find_by_receipt(session: Session, code: str) -> Complaint | None:
-    """Look a complaint up by its receipt code; malformed codes take the same path as unknown ones."""
-    return session.scalars(select(Complaint).where(Complaint.receipt_hash == receipt_hash(code))).first()
+def find_by_receipt(session: Session, code: str, agency_id: int) -> Complaint | None:
+    """Look a complaint of agency ``agency_id`` up by its receipt code; malformed codes, and
+    another agency's codes, take the same path as unknown ones."""
+    return session.scalars(
+        select(Complaint).where(Complaint.receipt_hash == receipt_hash(code), Complaint.agency_id == agency_id)
+    ).first()
 
 
 def add_message(

@@ -196,6 +196,8 @@ def intake():
 def receipt():
     complaint_id = session.pop("complaint_staff_ref", None)
     complaint = db.session.get(Complaint, complaint_id) if complaint_id else None
+    if complaint is not None and complaint.agency_id != current_agency().id:
+        complaint = None
     return show_receipt_once("complaints/staff/receipt.html", complaint=complaint)
 
 

@@ -21,6 +21,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as HTTPResponse
 
 from .. import throttle
+from ..context import current_agency
 from ..db import db
 from ..models import Wave, WaveMode
 from ..security import normalize_code
@@ -66,7 +67,8 @@ def _current() -> tuple[flow.DraftRow, flow.WaveRow, flow.InstrumentDef] | None:
     if found is None:
         return None
     draft, wave, content_hash = found
-    if not wave.is_open():
+    if not wave.is_open() or wave.agency_id != current_agency().id:
+        # Another agency's survey (its cookie carried here by hand): nothing in progress here.
         return None
     return draft, wave, flow.instrument_of(wave, content_hash)
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from analysis.report import REPORT_NAME, write_report
 
+from ..cli import agency_option, choose_agency
 from ..db import db
 from ..models import AreaKind, AreaSource, Response, Wave, WaveArea
 from . import areas, benchmarks, service
@@ -23,6 +24,7 @@ from . import areas, benchmarks, service
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write into.")
 @click.option("--title", default="Community trust survey: results by wave", show_default=True)
 @with_appcontext
+@agency_option
 def report_command(slugs: tuple[str, ...], out: Path, title: str) -> None:
     """Write report.html (charts embedded, methodology, tables) and the tables as CSV into OUT."""
     from ..context import current_agency
@@ -59,6 +61,7 @@ def report_command(slugs: tuple[str, ...], out: Path, title: str) -> None:
               show_default=True, help="Whether residents choose their area or each invitation sets it.")
 @click.argument("csv_file", type=click.File("r", encoding="utf-8"))
 @with_appcontext
+@agency_option
 def areas_command(slug: str, kind: str, source: str, csv_file) -> None:
     """Declare a wave's small areas from CSV_FILE: columns name, stratum, population, then any
     numeric area covariates (e.g. census shares) that the small-area model should use."""
@@ -106,23 +109,38 @@ def parse_areas(text: str) -> list[dict]:
 
 @click.command("results-warm")
 @click.option("--fresh", is_flag=True, help="Empty the cache first (after responses were changed outside the platform).")
+@click.option("--agency", "agency_slug", default=None,
+              help="Only this agency (default: in a campaign, every agency's published waves).")
 @with_appcontext
-def warm_command(fresh: bool) -> None:
-    """Compute every wave's results into the results cache, so that comparisons open at once."""
-    from ..context import current_agency
+def warm_command(fresh: bool, agency_slug: str | None) -> None:
+    """Compute results into the results cache, so that pages open at once: every wave of the
+    agency; in a campaign (path or host addresses) every agency's published waves."""
+    from ..models import Agency
 
     if fresh:
         click.echo(f"Removed {service.forget()} cached file(s).")
-    with current_app.test_request_context():
-        waves = list(db.session.scalars(select(Wave).where(Wave.agency_id == current_agency().id)))
-        done = service.warm(waves)
-        # The other agencies' waves that the Compare page's "Beside other agencies" sets beside these.
-        others = {w.id: w for wave in waves for w in benchmarks.comparable_waves(wave)}
-        for wave in others.values():
-            try:
-                done += service.warm([wave])
-            except service.CompareError:
-                continue  # left out of the benchmarks too
-        # The public page shows the newest published wave's small areas: their model is cached too.
-        modeled = areas.warm(waves)
-    click.echo(f"Results of {done} wave(s) are in the cache, and the small-area models of {modeled}.")
+    campaign = current_app.config["AGENCY_ADDRESSES"] != "single" and not agency_slug
+    slugs = list(db.session.scalars(select(Agency.slug).order_by(Agency.id))) if campaign else [agency_slug]
+    done = modeled = 0
+    warmed: set[int] = set()
+    for slug in slugs:
+        agency = choose_agency(slug)
+        query = select(Wave).where(Wave.agency_id == agency.id)
+        if campaign:
+            query = query.where(Wave.published.is_(True))
+        with current_app.test_request_context():
+            waves = [w for w in db.session.scalars(query) if w.id not in warmed]
+            done += service.warm(waves)
+            warmed.update(w.id for w in waves)
+            # The other agencies' waves that the Compare page's "Beside other agencies" sets beside these.
+            others = {w.id: w for wave in waves for w in benchmarks.comparable_waves(wave) if w.id not in warmed}
+            warmed.update(others)
+            for wave in others.values():
+                try:
+                    done += service.warm([wave])
+                except service.CompareError:
+                    continue  # left out of the benchmarks too
+            # The public page shows the newest published wave's small areas: their model is cached too.
+            modeled += areas.warm(waves)
+    where = f" of {len(slugs)} agencies" if campaign else ""
+    click.echo(f"Results of {done} wave(s){where} are in the cache, and the small-area models of {modeled}.")

@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from ..cli import agency_option
 from ..db import db
 
 invitations_cli = AppGroup("invitations", help="Invitation codes for mailed letters.")
@@ -30,6 +31,7 @@ def _wave(slug: str):
 @click.option("--probability", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Selection probability of each address (default: count / the stratum's population).")
 @click.option("--area", default=None, help="The small area (neighborhood or beat) the letters go to, if the wave's invitations set it.")
+@agency_option
 def invitations_create(slug: str, stratum: str | None, count: int, probability: float | None, area: str | None) -> None:
     """Make COUNT codes and write code,stratum,start_url CSV to standard output (shown only once)."""
     from .invitations import codes_csv, generate
@@ -53,6 +55,7 @@ def invitations_create(slug: str, stratum: str | None, count: int, probability: 
 @invitations_cli.command("undeliverable")
 @click.option("--wave", "slug", required=True)
 @click.argument("source", type=click.File("r", encoding="utf-8-sig"), default="-")
+@agency_option
 def invitations_undeliverable(slug: str, source) -> None:
     """Mark the codes in SOURCE (a file, or standard input) as returned undeliverable."""
     from .invitations import mark_undeliverable, read_codes
@@ -72,6 +75,7 @@ def invitations_undeliverable(slug: str, source) -> None:
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for responses.csv and codebook.json.")
 @click.option("--include-text", is_flag=True, help="Also export free-text answers (they may identify someone).")
 @with_appcontext
+@agency_option
 def export_command(slugs: tuple[str, ...], out: str, include_text: bool) -> None:
     """Write the respondent-level CSV and its codebook JSON (see the README, "The export format")."""
     from .. import export

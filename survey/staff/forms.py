@@ -109,6 +109,8 @@ class StaffUserForm(FlaskForm):
         self.taken = taken or set()
         if creating:
             self.password.description = _l("At least 12 characters. Give it to the person in a safe way.")
+            # Optional() would end the checks of an empty password before validate_password runs.
+            self.password.validators = [DataRequired(_l("Enter a password of at least 12 characters")), Length(max=1024)]
 
     def validate_password(self, field: Any) -> None:
         if self.creating and not field.data:

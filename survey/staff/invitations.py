@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from flask import Response as FlaskResponse
 from flask import current_app, flash, redirect, render_template, request, session, url_for
@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from .. import crypto
 from ..auth import roles_required
+from ..context import current_agency
 from ..db import db
 from ..i18n import KNOWN, direction, html_lang
 from ..models import Invitation, InvitationStatus, Role, Wave, WaveMode, today
@@ -73,7 +74,14 @@ class IssuedCode:
 
 
 def start_url(code: str) -> str:
+    """The printed address that starts the survey with ``code``, at the agency's own address
+    when the deployment hosts several (a code works only there)."""
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    how, agency = current_app.config["AGENCY_ADDRESSES"], current_agency()
+    if how == "path":
+        base = f"{base}/a/{agency.slug}"
+    elif how == "host" and agency.host:
+        base = f"{urlsplit(base).scheme}://{agency.host}"
     return f"{base}/survey/start?code={quote(code)}"
 
 
@@ -182,8 +190,11 @@ def held_batch(token: str) -> list[IssuedCode] | None:
 
 
 def forget_batch(token: str) -> None:
+    """Forget a batch this session holds; a token it does not hold (another staff member's or
+    another agency's batch) deletes nothing."""
     held = dict(session.get("letters") or {})
-    held.pop(token, None)
+    if held.pop(token, None) is None:
+        return
     session["letters"] = held
     if token.replace("-", "").replace("_", "").isalnum():
         (_batches() / f"{token}.bin").unlink(missing_ok=True)

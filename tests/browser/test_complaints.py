@@ -90,10 +90,11 @@ def investigator(live_app):
 def _complaint_id(live_app, code: str) -> str:
     """Which complaint the code opens (other tests share the live database)."""
     from survey.complaints.service import find_by_receipt
+    from survey.context import current_agency
     from survey.db import db
 
     with live_app.app_context():
-        return find_by_receipt(db.session, code).id
+        return find_by_receipt(db.session, code, current_agency().id).id
 
 
 def test_receipt_code_shows_status_and_staff_message_and_reply_reaches_investigator(page, browser, base_url, live_app, investigator):

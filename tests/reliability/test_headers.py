@@ -32,7 +32,7 @@ def values(app, client, agency, make_wave, make_staff):
     with app.app_context():
         complaint_id = db.session.scalars(select(Complaint.id)).one()
     return {"slug": wave.slug, "complaint_id": complaint_id, "user_id": str(user.id), "filename": "site.css",
-            "key": "safety", "measure": "trust", "token": "no-such-batch"}
+            "key": "safety", "measure": "trust", "token": "no-such-batch", "lang": "es", "agency_id": "1"}
 
 
 def test_every_route_carries_the_security_headers(app, client, values, sign_in):
