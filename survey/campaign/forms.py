@@ -39,7 +39,7 @@ class SettingsForm(FlaskForm):
         _l("Peer group"),
         description=_l("Agencies of a similar size or kind share one, like small-city. Leave empty for none."),
         validators=[Optional(), Length(max=64),
-                    Regexp(r"^[a-z0-9][a-z0-9-]*$", message=_l("Use only lower-case letters, digits and dashes, like small-city"))],
+                    Regexp(r"^[a-z0-9][a-z0-9-]*$", message=_l("Use only lower-case letters, digits and dashes"))],
     )
     listed = BooleanField(_l("The agency chose to be named on the campaign page and in other agencies' benchmarks"))
     host = StringField(
@@ -95,7 +95,7 @@ class AgencyForm(SettingsForm):
     def validate_slug(self, field: Any) -> None:
         value = (field.data or "").strip()
         if value and not SLUG.fullmatch(value):
-            raise ValidationError(_l("Use only lower-case letters, digits and dashes, like riverton"))
+            raise ValidationError(_l("Use only lower-case letters, digits and dashes"))
         if value in self.taken_slugs:
             raise ValidationError(_l("Another agency already has this short name; choose another"))
 
