@@ -76,6 +76,12 @@ def _of_scope(agency_id: int | None) -> Any:
     return StaffUser.agency_id.is_(None) if agency_id is None else StaffUser.agency_id == agency_id
 
 
+def sign_in_account(email: str, agency_id: int | None) -> str:
+    """What the sign-in throttle counts failures against: the email at its agency, so that
+    wrong passwords at one agency never lock the same email's account at another."""
+    return f"{agency_id if agency_id is not None else 'campaign'}/{email.strip().lower()}"
+
+
 def find_user(email: str, agency_id: int | None) -> StaffUser | None:
     """The account of ``email`` at agency ``agency_id`` (None: a campaign account)."""
     email = email.strip().lower()
@@ -92,13 +98,14 @@ def attempt_password(email: str, password: str) -> SignIn:
     transaction is open during the check: the counters are written afterwards in their own short
     write transaction, so concurrent sign-ins queue for milliseconds, not for each other's hashing.
     """
-    email = email.strip().lower()
-    user = find_user(email, account_scope())
+    scope = account_scope()
+    user = find_user(email, scope)
     right = verify_password(user, password) and user is not None and user.active
     db.session.rollback()  # no transaction stays open across the slow part
-    if not throttle.take(throttle.SIGNIN, email) or not right:
+    account = sign_in_account(email, scope)
+    if not throttle.take(throttle.SIGNIN, account) or not right:
         return SignIn.REFUSED
-    throttle.refund(throttle.SIGNIN, email)
+    throttle.refund(throttle.SIGNIN, account)
     if user.totp_secret:
         # Failures are forgotten only once the second factor is right too: a known password
         # must not reset the count of wrong codes.
@@ -114,7 +121,7 @@ def attempt_password(email: str, password: str) -> SignIn:
 def _signed_in_from_here(user: StaffUser) -> None:
     """A full sign-in: forget this account's failures from this client, then start the session."""
     db.write()
-    throttle.forget_account(throttle.SIGNIN, user.email)
+    throttle.forget_account(throttle.SIGNIN, sign_in_account(user.email, user.agency_id))
     sign_in(user)
 
 
@@ -150,13 +157,13 @@ def check_totp(user: StaffUser, secret: str, code: str) -> bool:
 
 
 def attempt_code(user: StaffUser, code: str) -> SignIn:
-    email = user.email.strip().lower()
-    if not throttle.take(throttle.SIGNIN, email):
+    account = sign_in_account(user.email, user.agency_id)
+    if not throttle.take(throttle.SIGNIN, account):
         return SignIn.REFUSED
     db.write()
     if user.totp_secret and check_totp(user, user.totp_secret, code):
         db.session.commit()
-        throttle.refund(throttle.SIGNIN, email)
+        throttle.refund(throttle.SIGNIN, account)
         _signed_in_from_here(user)
         return SignIn.OK
     db.session.rollback()
@@ -256,6 +263,14 @@ def needs_second_factor(user: StaffUser) -> bool:
     return bool(user.totp_required and not user.totp_secret)
 
 
+def _to_sign_in(endpoint: str) -> Any:
+    """Send an anonymous visitor to sign in, and back here afterwards (a page, not a form post)."""
+    if g.get("staff_session_expired"):
+        flash(_("You were signed out because your session expired. Please sign in again."), "info")
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for(endpoint, next=target))
+
+
 def roles_required(*roles: Role, allow_without_totp: bool = False) -> Callable[[F], F]:
     """Require a signed-in staff user holding at least one of ``roles``.
 
@@ -271,10 +286,7 @@ def roles_required(*roles: Role, allow_without_totp: bool = False) -> Callable[[
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             user = current_user()
             if user is None:
-                if g.get("staff_session_expired"):
-                    flash(_("You were signed out because your session expired. Please sign in again."), "info")
-                target = request.full_path.rstrip("?") if request.method == "GET" else None
-                return redirect(url_for("staff.sign_in", next=target))
+                return _to_sign_in("staff.sign_in")
             if not user.has_role(*roles):
                 abort(403)
             if not allow_without_totp and needs_second_factor(user):
@@ -294,10 +306,7 @@ def campaign_required(view: F) -> F:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         user = current_user()
         if user is None:
-            if g.get("staff_session_expired"):
-                flash(_("You were signed out because your session expired. Please sign in again."), "info")
-            target = request.full_path.rstrip("?") if request.method == "GET" else None
-            return redirect(url_for("campaign.sign_in", next=target))
+            return _to_sign_in("campaign.sign_in")
         if user.agency_id is not None or CAMPAIGN_ROLE not in user.roles:
             abort(403)
         return view(*args, **kwargs)

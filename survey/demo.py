@@ -3,9 +3,9 @@
 The simulated residents' trust depends on their district and group and drifts from wave to wave
 (the East district improves, the South district slips), so that the comparison pages have a real
 signal to show. Response propensity differs by age and tenure, so that weighting matters.
-Each district has eight neighbourhoods (small areas, set by the invitation) whose residents differ
+Each district has eight neighborhoods (small areas, set by the invitation) whose residents differ
 a little, partly with the census share of owner-occupied homes, so that the model-based
-neighbourhood estimates have something to find.
+neighborhood estimates have something to find.
 """
 
 from __future__ import annotations
@@ -72,11 +72,11 @@ TENURE_SHARE = [0.55, 0.42, 0.03]
 TENURE_RESPONSE = [1.3, 0.7, 0.8]
 EDU_SHARE = [0.11, 0.25, 0.29, 0.22, 0.13]
 HOME_LANG_SHARE = [0.70, 0.24, 0.06]
-NEIGHBOURHOOD_NAMES = ["Park", "Heights", "Hill", "Market", "Riverside", "Gardens", "Station", "Village"]
+NEIGHBORHOOD_NAMES = ["Park", "Heights", "Hill", "Market", "Riverside", "Gardens", "Station", "Village"]
 
 
 @dataclass(frozen=True)
-class Neighbourhood:
+class Neighborhood:
     name: str
     district: str
     population: int
@@ -84,21 +84,21 @@ class Neighbourhood:
     effect: float  # points on the 0-10 latent scale, centred within the district
 
 
-def neighbourhoods(seed: int, districts: dict[str, int] = DISTRICTS) -> list[Neighbourhood]:
-    """Eight neighbourhoods per district with populations, a census covariate and a fixed effect.
+def neighborhoods(seed: int, districts: dict[str, int] = DISTRICTS) -> list[Neighborhood]:
+    """Eight neighborhoods per district with populations, a census covariate and a fixed effect.
 
     Drawn from their own generator so the rest of the demo's random draws stay as they were.
     """
     rng = np.random.default_rng(seed + 19)
     out = []
     for district, pop in districts.items():
-        shares = rng.lognormal(0.0, 0.6, len(NEIGHBOURHOOD_NAMES))
+        shares = rng.lognormal(0.0, 0.6, len(NEIGHBORHOOD_NAMES))
         shares /= shares.sum()
-        owner = rng.uniform(0.2, 0.8, len(NEIGHBOURHOOD_NAMES))
-        effect = 2.0 * (owner - 0.5) + rng.normal(0.0, 0.35, len(NEIGHBOURHOOD_NAMES))
+        owner = rng.uniform(0.2, 0.8, len(NEIGHBORHOOD_NAMES))
+        effect = 2.0 * (owner - 0.5) + rng.normal(0.0, 0.35, len(NEIGHBORHOOD_NAMES))
         effect -= float(np.dot(shares, effect))
-        for k, suffix in enumerate(NEIGHBOURHOOD_NAMES):
-            out.append(Neighbourhood(f"{district} {suffix}", district, int(round(pop * shares[k])),
+        for k, suffix in enumerate(NEIGHBORHOOD_NAMES):
+            out.append(Neighborhood(f"{district} {suffix}", district, int(round(pop * shares[k])),
                                      round(float(owner[k]), 3), float(effect[k])))
     return out
 
@@ -163,7 +163,8 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
         phone="555-0100",
         address="100 Main Street, Riverton",
         texts=DEMO_AGENCY_TEXTS,
-        listed=True,  # named on the campaign's public page and in other agencies' benchmarks
+        districts=sorted(districts),
+        listed=True,
     )
     session.add(agency)
     session.flush()
@@ -207,7 +208,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
     wave_languages = [code for code in current_app.config["LANGUAGES"] if code in instrument_languages]
     current_start = _quarter_start(today())
     waves: list[Wave] = []
-    areas = neighbourhoods(seed, districts)
+    areas = neighborhoods(seed, districts)
     for back in range(past_waves, -1, -1):
         start = _shift_quarter(current_start, -back)
         opens = start + dt.timedelta(days=7)
@@ -227,7 +228,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
             accepted_draft_languages=[code for code in wave_languages if code != "en"],
             published=back > 0,
             strata=[WaveStratum(name=name, population=pop) for name, pop in districts.items()],
-            area_kind=AreaKind.NEIGHBOURHOOD,
+            area_kind=AreaKind.NEIGHBORHOOD,
             area_source=AreaSource.INVITATION,
             publish_areas=back > 0,
             areas=[WaveArea(name=a.name, stratum=a.district, population=a.population,
@@ -299,7 +300,7 @@ def _to_choice(latent: np.ndarray, k: int, rng: np.random.Generator, favorable_f
 
 
 def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, order: int, n: int, closed: bool,
-                   areas: list[Neighbourhood], area_rng: np.random.Generator,
+                   areas: list[Neighborhood], area_rng: np.random.Generator,
                    populations: dict[str, int] = DISTRICTS) -> None:
     session = db.session
     districts = list(populations)
@@ -309,7 +310,7 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
     # Respondents per district follow the invitations, varied a little.
     resp_district = rng.choice(districts, size=n, p=[invited_per[d] / sum(invited_per.values()) for d in districts])
 
-    # Each respondent's neighbourhood, within their district in proportion to population.
+    # Each respondent's neighborhood, within their district in proportion to population.
     resp_area = np.empty(n, dtype=object)
     effect = np.zeros(n)
     for district in districts:

@@ -119,3 +119,13 @@ def test_host_mode_finds_the_agency_by_host(database_url, tmp_path):
     assert client.get("/", base_url="https://unknown.example").status_code == 404
     assert client.get("/survey/", base_url="https://campaign.example").status_code == 404
     app.extensions["survey.db"]["engine"].dispose()
+
+
+def test_wrong_passwords_at_one_agency_do_not_lock_the_same_email_at_another(two):
+    client = two.test_client()
+    for _ in range(6):
+        client.post("/a/lakeside/staff/sign-in", data={"email": "chief@example.org", "password": "wrong-password-123"})
+    # Lakeside's account is locked from here: even the right password is refused...
+    assert _sign_in(client, "/a/lakeside", "chief@example.org") == 200
+    # ...while the same email's account at Riverton signs in at once.
+    assert _sign_in(client, "/a/riverton", "chief@example.org") == 303

@@ -1,7 +1,7 @@
 """The campaign console: one-time links that let an agency's first administrator set a password
 
 Revision ID: 0013_campaign_console
-Revises: 0011_campaign
+Revises: 0014_us_spelling (written on 0011_campaign; main had added 0014 on it meanwhile)
 
 Only the link's hash is stored; a link works once, until it expires.
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_campaign_console"
-down_revision = "0011_campaign"
+down_revision = "0014_us_spelling"
 branch_labels = None
 depends_on = None
 

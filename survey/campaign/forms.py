@@ -1,4 +1,5 @@
-"""Forms of the campaign console. Validation lives here, with messages that say what to do."""
+"""Forms of the campaign console: the agency's own settings form (survey/agencies.py) with what
+only the campaign sets, and the new agency's first administrator. Messages say what to do."""
 
 from __future__ import annotations
 
@@ -6,50 +7,33 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (
-    BooleanField,
-    EmailField,
-    RadioField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import EmailField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from ..agencies import AgencySettingsForm
 from ..tenancy import SLUG
 
 HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
 
 
-def _choices(pairs: Any) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
+class CampaignSettingsForm(AgencySettingsForm):
+    """An agency's settings as the campaign sees them: its own, plus its peer group and host."""
 
-
-class SettingsForm(FlaskForm):
-    """The campaign's settings of an agency, on the new-agency form and on their own page."""
-
-    languages = SelectMultipleField(
-        _l("Languages"), description=_l("The languages the agency's pages offer."),
-        validators=[DataRequired(_l("Choose at least one language"))],
-    )
     peer_group = StringField(
         _l("Peer group"),
         description=_l("Agencies of a similar size or kind share one, like small-city. Leave empty for none."),
         validators=[Optional(), Length(max=64),
                     Regexp(r"^[a-z0-9][a-z0-9-]*$", message=_l("Use only lower-case letters, digits and dashes"))],
     )
-    listed = BooleanField(_l("The agency chose to be named on the campaign page and in other agencies' benchmarks"))
     host = StringField(
         _l("Host name"), description=_l("The agency's own address, like survey.riverton.example."),
         validators=[Optional(), Length(max=253), Regexp(HOST, message=_l("Enter a host name like survey.riverton.example"))],
     )
 
-    def __init__(self, *args: Any, languages: list[tuple[str, str]], taken_hosts: set[str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, taken_hosts: set[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.languages.choices = _choices(languages)
         self.taken_hosts = taken_hosts
 
     def validate_host(self, field: Any) -> None:
@@ -57,18 +41,11 @@ class SettingsForm(FlaskForm):
             raise ValidationError(_l("Another agency already has this host name"))
 
 
-class AgencyForm(SettingsForm):
-    name = StringField(_l("Name"), description=_l("For example: Riverton Police Department"),
-                       validators=[DataRequired(_l("Enter the agency's name")), Length(max=200)])
-    city = StringField(_l("City"), validators=[DataRequired(_l("Enter the city")), Length(max=200)])
+class NewAgencyForm(CampaignSettingsForm):
     slug = StringField(
         _l("Short name"),
         description=_l("Used in the agency's address: lower-case letters, digits and dashes, like riverton."),
         validators=[DataRequired(_l("Enter a short name like riverton")), Length(max=64)],
-    )
-    districts = TextAreaField(
-        _l("Districts"), description=_l("One per line. Waves and population targets use these names."),
-        validators=[DataRequired(_l("Enter at least one district")), Length(max=10_000)],
     )
     instrument = RadioField(_l("Questionnaire"), validators=[DataRequired(_l("Choose the questionnaire version"))])
     targets = FileField(
@@ -89,7 +66,7 @@ class AgencyForm(SettingsForm):
 
     def __init__(self, *args: Any, instruments: list[tuple[str, str]], taken_slugs: set[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.instrument.choices = _choices(instruments)
+        self.instrument.choices = [SelectChoice(value, label) for value, label in instruments]
         self.taken_slugs = taken_slugs
 
     def validate_slug(self, field: Any) -> None:
@@ -98,11 +75,3 @@ class AgencyForm(SettingsForm):
             raise ValidationError(_l("Use only lower-case letters, digits and dashes"))
         if value in self.taken_slugs:
             raise ValidationError(_l("Another agency already has this short name; choose another"))
-
-    def district_names(self) -> list[str]:
-        return list(dict.fromkeys(line.strip() for line in (self.districts.data or "").splitlines() if line.strip()))
-
-    def validate_districts(self, field: Any) -> None:
-        if any(len(name) > 100 for name in self.district_names()):
-            raise ValidationError(_l("A district's name can be at most 100 characters"))
-

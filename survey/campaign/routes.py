@@ -33,7 +33,7 @@ from ..instruments import load_file
 from ..models import Agency, Role, StaffUser
 from ..signin import code_page, password_page
 from ..targets import parse_targets, read_upload, weighting_categories
-from .forms import AgencyForm, SettingsForm
+from .forms import CampaignSettingsForm, NewAgencyForm
 
 bp = Blueprint("campaign", __name__, template_folder="templates")
 
@@ -134,16 +134,15 @@ def agency_new():
     for inst in agencies.instruments_on_offer():
         offered[f"{inst.key}@{inst.version}"] = _("%(title)s (%(key)s), version %(version)d",
                                                   title=inst.title.get("en", inst.key), key=inst.key, version=inst.version)
-    form = AgencyForm(languages=list(_language_names().items()), taken_hosts=_taken_hosts(),
-                      instruments=list(offered.items()),
-                      taken_slugs=set(db.session.scalars(select(Agency.slug))))
+    form = NewAgencyForm(taken_hosts=_taken_hosts(), instruments=list(offered.items()),
+                         taken_slugs=set(db.session.scalars(select(Agency.slug))))
     if request.method == "GET":
-        form.languages.data = list(current_app.config["LANGUAGES"])
-        form.instrument.data = next(reversed(offered), None)
+        form.process(data={"languages": list(current_app.config["LANGUAGES"]),
+                           "default_language": current_app.config["DEFAULT_LANGUAGE"],
+                           "acknowledge_days": 7, "close_days": 90, "instrument": next(reversed(offered), None)})
     problems: list[str] = []
     if form.validate_on_submit():
         instrument = _instruments()[form.instrument.data]
-        districts = form.district_names()
         rows = []
         if form.targets.data:
             text, problem = read_upload(form.targets.data, None)
@@ -151,19 +150,18 @@ def agency_new():
                 form.targets.errors.append(problem)
             else:
                 path = next(i.path for i in agencies.instruments_on_offer() if (i.key, i.version) == instrument)
+                districts = form.district_names()
                 rows, problems = parse_targets(text, weighting_categories([load_file(path)], districts), districts)
                 if problems:
                     form.targets.errors.append(_("Correct the rows of the CSV file listed above and choose it again"))
         if not form.errors:
             new = agencies.NewAgency(
-                name=form.name.data.strip(), city=form.city.data.strip(), slug=form.slug.data.strip(),
-                languages=list(form.languages.data), districts=districts, instrument=instrument,
-                peer_group=(form.peer_group.data or "").strip() or None, listed=form.listed.data,
+                slug=form.slug.data.strip(), instrument=instrument,
                 admin_name=form.admin_name.data.strip(), admin_email=form.admin_email.data.strip().lower(),
+                peer_group=(form.peer_group.data or "").strip() or None, host=_host(form),
                 targets=rows, targets_source=(form.targets_source.data or "").strip() or None,
-                host=_host(form),
             )
-            agency, _admin, token = agencies.create(new, current_user())
+            agency, _admin, token = agencies.create(new, form, current_user())
             db.session.commit()
             flash(_("%(name)s is created.", name=agency.name), "success")
             return _show_link(agency, token)
@@ -171,7 +169,7 @@ def agency_new():
                            host_mode=tenancy.mode() == "host")
 
 
-def _host(form: SettingsForm) -> str | None:
+def _host(form: CampaignSettingsForm) -> str | None:
     if tenancy.mode() != "host":
         return None
     return (form.host.data or "").strip().lower() or None
@@ -232,18 +230,19 @@ def reinvite(agency_id: int):
 @campaign_required
 def agency_edit(agency_id: int):
     agency = _agency_or_404(agency_id)
-    form = SettingsForm(obj=agency, languages=list(_language_names().items()), taken_hosts=_taken_hosts(agency.id))
-    if request.method == "GET" and not agency.languages:
-        form.languages.data = list(current_app.config["LANGUAGES"])
+    form = CampaignSettingsForm(taken_hosts=_taken_hosts(agency.id))
+    if request.method == "GET":
+        form.fill_from(agency)
+        form.peer_group.data = agency.peer_group
+        form.host.data = agency.host
     if form.validate_on_submit():
         db.write()
-        values = {"peer_group": (form.peer_group.data or "").strip() or None, "listed": form.listed.data,
-                  "languages": list(form.languages.data)}
+        values = {"peer_group": (form.peer_group.data or "").strip() or None}
         if tenancy.mode() == "host":
             values["host"] = _host(form)
-        changed = agencies.change_settings(agency, values, current_user())
+        changed = agencies.save_campaign_settings(agency, form, values, current_user())
         db.session.commit()
-        current_app.extensions.get("survey.agency", {}).clear()  # this worker shows the change at once
+        agencies.forget_cached(current_app)  # this worker shows the change at once
         if changed:
             flash(_("The settings of %(name)s are saved.", name=agency.name), "success")
         return redirect(url_for("campaign.console"), code=303)

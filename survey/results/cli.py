@@ -53,7 +53,7 @@ def report_command(slugs: tuple[str, ...], out: Path, title: str) -> None:
 
 @click.command("areas")
 @click.option("--wave", "slug", required=True, help="The wave's short name.")
-@click.option("--kind", type=click.Choice([k.value for k in AreaKind]), default=AreaKind.NEIGHBOURHOOD.value,
+@click.option("--kind", type=click.Choice([k.value for k in AreaKind]), default=AreaKind.NEIGHBORHOOD.value,
               show_default=True, help="What the areas are called.")
 @click.option("--source", type=click.Choice([s.value for s in AreaSource]), default=AreaSource.RESIDENT.value,
               show_default=True, help="Whether residents choose their area or each invitation sets it.")
@@ -117,5 +117,5 @@ def warm_command(fresh: bool) -> None:
         waves = list(db.session.scalars(select(Wave).where(Wave.agency_id == current_agency().id)))
         done = service.warm(waves)
         # The public page shows the newest published wave's small areas: their model is cached too.
-        modelled = areas.warm(waves)
-    click.echo(f"Results of {done} wave(s) are in the cache, and the small-area models of {modelled}.")
+        modeled = areas.warm(waves)
+    click.echo(f"Results of {done} wave(s) are in the cache, and the small-area models of {modeled}.")

@@ -1,4 +1,4 @@
-"""Model-based neighbourhood estimates of the demo in a real browser: an analyst on the Compare page
+"""Model-based neighborhood estimates of the demo in a real browser: an analyst on the Compare page
 (desk size) and a resident on the public results page (phone size), both checked by axe."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 
 @pytest.fixture(scope="module")
 def areas_server(tmp_path_factory):
-    """A live app on a demo with enough responses for neighbourhood estimates, and an analyst."""
+    """A live app on a demo with enough responses for neighborhood estimates, and an analyst."""
     app = demo_app(tmp_path_factory.mktemp("areas-live"), per_wave=1200)
     with app.app_context():
         from survey.auth import hash_password
@@ -31,7 +31,7 @@ def areas_server(tmp_path_factory):
         yield url
 
 
-def test_compare_page_shows_model_based_neighbourhood_estimates(browser, areas_server, tmp_path):
+def test_compare_page_shows_model_based_neighborhood_estimates(browser, areas_server, tmp_path):
     desk = browser.new_context(base_url=areas_server, viewport={"width": 1280, "height": 800})
     page = desk.new_page()
     page.goto("/staff/sign-in")
@@ -60,7 +60,7 @@ def test_compare_page_shows_model_based_neighbourhood_estimates(browser, areas_s
     desk.close()
 
 
-def test_public_results_page_shows_neighbourhoods_on_a_phone(browser, playwright, areas_server, tmp_path):
+def test_public_results_page_shows_neighborhoods_on_a_phone(browser, playwright, areas_server, tmp_path):
     device = dict(playwright.devices["Pixel 7"])
     device.pop("default_browser_type", None)
     phone_context = browser.new_context(**{**device, "viewport": PHONE, "screen": PHONE}, base_url=areas_server)
@@ -74,6 +74,6 @@ def test_public_results_page_shows_neighbourhoods_on_a_phone(browser, playwright
     shown = [rows.nth(i).inner_text() for i in range(rows.count())]
     assert any(re.search(r"\d+\s+\(\d+ to \d+\)", row) for row in shown), shown[:3]
     section.screenshot(path=str(tmp_path / "public-areas.png"))
-    assert_accessible(phone, "public results with neighbourhoods")
+    assert_accessible(phone, "public results with neighborhoods")
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     phone_context.close()

@@ -30,7 +30,8 @@ TARGETS = "variable,category,stratum,population\ndistrict,Harbor,,6000\ndistrict
 def _new_agency(client, **changes):
     data = {
         "name": "Lakeside Police Department", "city": "Lakeside", "slug": "lakeside",
-        "languages": ["en", "es"], "peer_group": "small-city", "listed": "y",
+        "languages": ["en", "es"], "default_language": "en", "acknowledge_days": "7", "close_days": "90",
+        "peer_group": "small-city", "listed": "y",
         "districts": "Harbor\nHill\n", "instrument": "core-trust@1", "targets_source": "ACS",
         "admin_name": "Lee Lakeside", "admin_email": "Lee@Lakeside.example",
         "targets": (io.BytesIO(TARGETS.encode()), "targets.csv"),
@@ -151,14 +152,15 @@ def test_settings_are_changed_and_audited(app, client, campaign_sign_in):
     with app.app_context():
         quiet = db.session.scalars(select(Agency).where(Agency.slug == "quiet")).one().id
     assert client.get(f"/campaign/agencies/{quiet}").status_code == 200
-    response = client.post(f"/campaign/agencies/{quiet}", data={"languages": ["en", "ar"], "peer_group": "Bad Group"})
+    settings = {"name": "Quiet Town Police", "city": "Quiet Town", "languages": ["en", "ar"], "default_language": "en",
+                "acknowledge_days": "7", "close_days": "90", "districts": "East\nWest"}
+    response = client.post(f"/campaign/agencies/{quiet}", data=settings | {"peer_group": "Bad Group"})
     assert response.status_code == 200 and "lower-case" in response.get_data(as_text=True)
-    response = client.post(f"/campaign/agencies/{quiet}", data={"languages": ["en", "ar"], "peer_group": "rural",
-                                                                 "listed": "y"})
+    response = client.post(f"/campaign/agencies/{quiet}", data=settings | {"peer_group": "rural", "listed": "y"})
     assert response.status_code == 303
     with app.app_context():
         agency = db.session.get(Agency, quiet)
-        assert (agency.languages, agency.peer_group, agency.listed) == (["en", "ar"], "rural", True)
+        assert (agency.languages, agency.peer_group, agency.listed, agency.districts) == (["en", "ar"], "rural", True, ["East", "West"])
         actions = {(e.agency_id, e.action) for e in db.session.scalars(select(AuditEvent))}
         assert {(None, "campaign.agency_settings"), (quiet, "agency.campaign_settings")} <= actions
     assert client.get("/campaign/agencies/999").status_code == 404
@@ -245,7 +247,7 @@ def test_expired_unknown_and_replaced_links_are_refused(app, client, campaign_si
     ({"slug": "riverton"}, "Another agency already has this short name"),
     ({"slug": "Not A Slug"}, "lower-case letters"),
     ({"languages": []}, "Choose at least one language"),
-    ({"districts": ""}, "Enter at least one district"),
+    ({"default_language": "ar"}, "The main language must be one of the languages offered"),
     ({"instrument": "nothing@9"}, "Not a valid choice"),
     ({"admin_email": "nobody"}, "name@example.org"),
     ({"targets": (io.BytesIO(b"\xff\xfe\x00bad"), "t.csv")}, "not UTF-8"),
