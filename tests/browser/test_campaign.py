@@ -102,13 +102,13 @@ def test_campaign_creates_an_agency_that_runs_a_wave(browser, campaign_app, camp
     expect(page.locator("h1")).to_have_text("New agency")
     assert_accessible(page, "new agency form")
     _shot(page, "campaign-new-agency-1280")
-    page.get_by_label("Name", exact=True).fill("Lakeside Police Department")
-    page.get_by_label("City").fill("Lakeside")
     page.get_by_label("Short name").fill("lakeside")
+    page.get_by_label("Name of the agency").fill("Lakeside Police Department")
+    page.get_by_label("City or area served").fill("Lakeside")
     page.get_by_label("العربية").uncheck()
-    page.get_by_label("Peer group").fill("small-city")
-    page.get_by_label("The agency chose to be named").check()
     page.get_by_label("Districts").fill("Harbor\nHill")
+    page.get_by_label("List the agency on the campaign's public page").check()
+    page.get_by_label("Peer group").fill("small-city")
     csv = tmp_path / "lakeside-targets.csv"
     csv.write_text(TARGETS, encoding="utf-8")
     page.get_by_label("CSV file of population targets").set_input_files(str(csv))
@@ -188,8 +188,7 @@ def test_campaign_creates_an_agency_that_runs_a_wave(browser, campaign_app, camp
 
     # --- the analyst compares the wave, beside the other agencies of the campaign
     admin.goto("/a/lakeside/staff/compare/?waves=first")
-    expect(admin.locator("h1")).to_be_visible()
-    assert admin.locator("main").inner_text().strip()
+    expect(admin.locator("h1")).to_have_text("Compare waves")
     assert_accessible(admin, "compare")
     _shot(admin, "lakeside-compare-1280")
     if "results_staff.benchmarks" in campaign_app.view_functions or _has_benchmarks():
@@ -197,7 +196,9 @@ def test_campaign_creates_an_agency_that_runs_a_wave(browser, campaign_app, camp
     else:
         # TODO(lead): the benchmark section ("Beside other agencies", survey/results/benchmarks.py,
         # branch `benchmark`) was not on main when this test was written: once it is, drop this
-        # branch and assert the heading and the demo agency's line unconditionally.
+        # branch and assert the heading and Riverton's (listed) line unconditionally. Today's
+        # Compare page asks for two or more waves of the agency; if the benchmark needs that too,
+        # give Lakeside a second wave ("Copy the last wave", letters, keyed answers as above).
         pytest.skip("the benchmark section (survey/results/benchmarks.py) is not merged yet")
     context.close()
 
@@ -208,7 +209,7 @@ def _has_benchmarks() -> bool:
 
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_public_campaign_page_on_a_phone(browser, campaign_url, language):
-    context = browser.new_context(base_url=campaign_url, viewport=PHONE, screen=PHONE, java_script_enabled=False)
+    context = browser.new_context(base_url=campaign_url, viewport=PHONE, screen=PHONE)
     page = context.new_page()
     page.goto("/campaign/")
     if language != "en":
@@ -216,7 +217,17 @@ def test_public_campaign_page_on_a_phone(browser, campaign_url, language):
         expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.locator("h1")).to_be_visible()
     expect(page.locator("main")).to_contain_text("Riverton")
+    expect(page.locator("main dl.scores dd").first).to_be_visible()  # the latest published scores
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
     assert_accessible(page, f"campaign page ({language})")
     _shot(page, f"campaign-public-360-{language}")
+    context.close()
+
+
+def test_public_campaign_page_without_javascript(browser, campaign_url):
+    context = browser.new_context(base_url=campaign_url, viewport=PHONE, screen=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/campaign/")
+    set_language(page, "ar")  # the switcher is a form: no script needed
+    expect(page.locator("main")).to_contain_text("Riverton")
     context.close()
