@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from .. import agencies, invites, tenancy
 from ..auth import campaign_required, current_user, sign_out
+from ..context import AgencyInfo, locale_code
 from ..db import db
 from ..i18n import KNOWN, remember_choice
 from ..instruments import load_file
@@ -71,7 +72,8 @@ def home():
     rows = []
     for agency in listed:
         scores = agencies.latest_scores(agency) if facts[agency.id].waves_published else None
-        rows.append({"agency": agency, "facts": facts[agency.id], "scores": scores,
+        shown = AgencyInfo.of(agency).in_language(locale_code())  # its name as this language writes it
+        rows.append({"agency": agency, "name": shown.name, "facts": facts[agency.id], "scores": scores,
                      "home": agency_url(agency, "public.home"), "results": agency_url(agency, "results.index"),
                      "data": agency_url(agency, "complaints.data"), "policy": agency_url(agency, "complaints.policy")})
     return render_template("campaign/home.html", rows=rows, min_n=current_app.config["RESULTS_MIN_N"])
