@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .auth import SignIn, attempt_code, attempt_password, pending_user
+from .auth import SignIn, attempt_code, attempt_password, pending_user, sign_out
 from .security import is_safe_next
 
 
@@ -71,3 +71,10 @@ def code_page(*, sign_in_endpoint: str, home: str, layout: str) -> str | Respons
             return after_sign_in(home)
         form.code.errors.append(_("That code is not right. Enter the code your app shows now"))
     return render_template("sign_in_code.html", form=form, layout=layout)
+
+
+def signed_out(sign_in_endpoint: str) -> Response:
+    """End this session (the sign-out button) and go back to the sign-in page."""
+    sign_out()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for(sign_in_endpoint), code=303)

@@ -26,13 +26,13 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from .. import agencies, invites, tenancy
-from ..auth import campaign_required, current_user, sign_out
+from ..auth import campaign_required, current_user
 from ..context import AgencyInfo, locale_code
 from ..db import db
 from ..i18n import KNOWN, remember_choice
 from ..instruments import load_file
 from ..models import Agency, Role, StaffUser
-from ..signin import code_page, password_page
+from ..signin import code_page, password_page, signed_out
 from ..targets import parse_targets, read_upload, weighting_categories
 from .forms import CampaignSettingsForm, NewAgencyForm
 
@@ -100,9 +100,7 @@ def sign_in_code():
 
 @bp.post("/sign-out", endpoint="sign_out")
 def sign_out_page():
-    sign_out()
-    flash(_("You have signed out."), "success")
-    return redirect(url_for("campaign.sign_in"), code=303)
+    return signed_out("campaign.sign_in")
 
 
 # ------------------------------------------------------------------ the console

@@ -17,7 +17,6 @@ from ..auth import (
     hash_password,
     roles_required,
     sign_in,
-    sign_out,
     sign_out_everywhere,
     signed_in_required,
     verify_password,
@@ -27,7 +26,7 @@ from ..db import db
 from ..menu import visible_menu, visible_panels
 from ..models import Role, StaffUser
 from ..qr import qr_svg
-from ..signin import CodeForm, code_page, password_page
+from ..signin import CodeForm, code_page, password_page, signed_out
 from .blueprint import bp
 from .forms import ConfirmForm, PasswordChangeForm, SetPasswordForm
 
@@ -60,9 +59,7 @@ def sign_in_code():
 
 @bp.post("/sign-out", endpoint="sign_out")
 def sign_out_page():
-    sign_out()
-    flash(_("You have signed out."), "success")
-    return redirect(url_for("staff.sign_in"), code=303)
+    return signed_out("staff.sign_in")
 
 
 #: Where an invited account's one-time link is kept between its two pages: the link's token

@@ -22,7 +22,7 @@ from survey.models import (
     StaffInvite,
     StaffUser,
 )
-from tests.conftest import PASSWORD, form_token
+from tests.conftest import PASSWORD
 
 TARGETS = "variable,category,stratum,population\ndistrict,Harbor,,6000\ndistrict,Hill,,4000\nsex,1,,4900\nsex,2,,5100\n"
 
