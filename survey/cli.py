@@ -144,9 +144,11 @@ def instruments_import_texts(instrument: str, translations: str, lang: str | Non
 @click.option("--per-wave", default=2500, show_default=True, help="Simulated responses per past wave.")
 @click.option("--if-empty", is_flag=True, help="When an agency already exists, load nothing and make --codes new codes.")
 @click.option("--codes", default=5, show_default=True, help="With --if-empty: access codes to make for the open wave.")
-def demo_command(seed: int, per_wave: int, if_empty: bool, codes: int) -> None:
+@click.option("--peers", is_flag=True, help="Also load ten other agencies of a campaign, each with one small wave "
+              "on the same questionnaire (for the Compare page's \"Beside other agencies\").")
+def demo_command(seed: int, per_wave: int, if_empty: bool, codes: int, peers: bool) -> None:
     """Load a demo agency: instrument, four past waves, an open wave with codes, staff, complaints."""
-    from .demo import demo_codes, load_demo
+    from .demo import demo_codes, load_demo, load_peer_agencies
     from .models import Agency
 
     if if_empty and db.session.scalars(select(Agency).limit(1)).first() is not None:
@@ -155,6 +157,8 @@ def demo_command(seed: int, per_wave: int, if_empty: bool, codes: int) -> None:
         db.session.commit()
         return
     load_demo(seed=seed, per_wave=per_wave, echo=click.echo)
+    if peers:
+        load_peer_agencies(seed=seed, echo=click.echo)
 
 
 agency_cli = AppGroup("agency", help="The agency this deployment serves.")

@@ -301,7 +301,7 @@ def _to_choice(latent: np.ndarray, k: int, rng: np.random.Generator, favorable_f
 
 def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, order: int, n: int, closed: bool,
                    areas: list[Neighborhood], area_rng: np.random.Generator,
-                   populations: dict[str, int] = DISTRICTS) -> None:
+                   populations: dict[str, int] = DISTRICTS, shift: float = 0.0) -> None:
     session = db.session
     districts = list(populations)
     # Stratified sample: invitations proportional to population; response rate about 30%.
@@ -335,6 +335,7 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
         + 0.25 * (age - 3.5)
         + 0.3 * (tenure == 1)
         + effect
+        + shift
         + rng.normal(0, 1.5, n)
     )
     contact = rng.random(n) < 0.32
@@ -573,3 +574,64 @@ def _complaint_history(rng: np.random.Generator, agency: Agency, investigator: S
     for when, _n, complaint_id, action, detail in sorted(events, key=lambda e: (e[0], e[1])):
         audit.record(db.session, action, "complaint", complaint_id, staff_user_id=investigator.id,
                      agency_id=agency.id, detail=detail, at=when)
+
+
+#: Other agencies of the demo campaign, for the Compare page's "Beside other agencies": (slug, name,
+#: listed, peer group, districts and populations, how their residents feel on the 0-10 latent scale
+#: relative to Riverton's). Riverton joins the "mid-size city" group: five peers besides it, and five
+#: agencies outside the group, so no figure is withheld at the default thresholds.
+PEER_AGENCIES = (
+    ("ashford", "Ashford Police Department", True, "mid-size city", {"Downtown": 30000, "Hills": 28000, "Bay": 40000}, -0.3),
+    ("brookvale", "Brookvale Police Department", False, "mid-size city", {"North": 45000, "South": 50000}, 0.4),
+    ("cedar-falls", "Cedar Falls Police Department", True, "mid-size city", {"East": 35000, "West": 42000, "Mill": 20000}, -0.8),
+    ("dunmore", "Dunmore Police Department", False, "mid-size city", {"Central": 60000, "Outer": 55000}, 0.1),
+    ("elmwood", "Elmwood Police Department", False, "mid-size city", {"One": 38000, "Two": 41000, "Three": 33000}, -0.5),
+    ("fairport", "Fairport Police Department", True, "large city", {"A": 210000, "B": 180000, "C": 240000}, -1.0),
+    ("glenhaven", "Glenhaven Police Department", False, "large city", {"Harbor": 300000, "Uptown": 260000}, -0.4),
+    ("hartwell", "Hartwell Police Department", False, "large city", {"N": 190000, "S": 220000, "E": 170000}, -0.7),
+    ("ironbridge", "Ironbridge Police Department", True, "large city", {"Old Town": 250000, "New Town": 280000}, 0.2),
+    ("juniper", "Juniper Police Department", False, "large city", {"Ridge": 230000, "Valley": 210000}, -1.2),
+)
+
+
+def load_peer_agencies(seed: int = 20261125, per_wave: int = 250, echo: Callable[[str], None] = print,
+                       home: str = "riverton") -> list[Agency]:
+    """Load the other agencies of the demo campaign: each with the core instrument (the same
+    version as the demo agency's) and one closed wave of ``per_wave`` simulated responses in the
+    quarter before the current one. The demo agency ``home`` is put in the "mid-size city" group."""
+    session = db.session
+    rng = np.random.default_rng(seed + 7)
+    start = _shift_quarter(_quarter_start(today()), -1)
+    opens, closes = start + dt.timedelta(days=7), _shift_quarter(start, 1) - dt.timedelta(days=14)
+    made = []
+    for k, (slug, name, listed, group, districts, shift) in enumerate(PEER_AGENCIES):
+        agency = Agency(slug=slug, name=name, city=name.replace(" Police Department", ""), default_language="en",
+                        districts=sorted(districts), listed=listed, peer_group=group)
+        session.add(agency)
+        session.flush()
+        for _line in sync_instruments(agency, current_app.config["INSTRUMENTS_DIR"]):
+            pass
+        version = session.scalars(
+            select(InstrumentVersion).join(Instrument)
+            .where(Instrument.agency_id == agency.id, Instrument.key == "core-trust")
+            .order_by(InstrumentVersion.version.desc())).first()
+        if version is None:
+            raise RuntimeError("The core-trust instrument was not found in instruments/.")
+        _population_targets(agency, districts)
+        wave = Wave(agency_id=agency.id, instrument_version_id=version.id, slug=_wave_slug(start),
+                    title=f"Community survey {start.year} Q{(start.month - 1) // 3 + 1}", opens_on=opens,
+                    closes_on=closes, mode=WaveMode.INVITATION, languages=["en"], published=True,
+                    strata=[WaveStratum(name=d, population=p) for d, p in districts.items()])
+        session.add(wave)
+        session.flush()
+        areas = neighborhoods(seed + k, districts)
+        _simulate_wave(rng, wave, instrument_for_wave(wave), 3, per_wave, closed=True, areas=areas,
+                       area_rng=np.random.default_rng(seed + 200 + k), populations=districts, shift=shift)
+        made.append(agency)
+    mine = session.scalars(select(Agency).where(Agency.slug == home)).first()
+    if mine is not None and not mine.peer_group:
+        mine.peer_group = "mid-size city"
+    session.commit()
+    echo(f"Peer agencies loaded: {len(made)} agencies with {per_wave} simulated responses each "
+         f"({sum(a.listed for a in made)} listed by name).")
+    return made

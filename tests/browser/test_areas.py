@@ -8,10 +8,15 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from survey.db import db
-from tests.browser.conftest import PHONE, assert_accessible, demo_app, serving
+from tests.browser.conftest import (
+    PHONE,
+    add_analyst,
+    assert_accessible,
+    demo_app,
+    desk_sign_in,
+    serving,
+)
 
-PASSWORD = "a-long-test-password-19"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
@@ -19,25 +24,13 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 def areas_server(tmp_path_factory):
     """A live app on a demo with enough responses for neighborhood estimates, and an analyst."""
     app = demo_app(tmp_path_factory.mktemp("areas-live"), per_wave=1200)
-    with app.app_context():
-        from survey.auth import hash_password
-        from survey.models import Agency, Role, StaffUser
-
-        agency = db.session.query(Agency).first()
-        db.session.add(StaffUser(agency_id=agency.id, email="areas-analyst@example.org", name="Analyst",
-                                 password_hash=hash_password(PASSWORD), roles=[str(Role.ANALYST)]))
-        db.session.commit()
+    add_analyst(app, "areas-analyst@example.org")
     with serving(app) as url:
         yield url
 
 
 def test_compare_page_shows_model_based_neighborhood_estimates(browser, areas_server, tmp_path):
-    desk = browser.new_context(base_url=areas_server, viewport={"width": 1280, "height": 800})
-    page = desk.new_page()
-    page.goto("/staff/sign-in")
-    page.get_by_label("Email address").fill("areas-analyst@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    desk, page = desk_sign_in(browser, areas_server, "areas-analyst@example.org")
     page.goto("/staff/compare/")
     # The last two closed waves (the open one has too few responses yet).
     slugs = page.locator('input[name="waves"]').evaluate_all("els => els.map(e => e.value)")[1:3]
