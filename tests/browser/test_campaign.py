@@ -53,11 +53,12 @@ def campaign_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
         "CODE_HASH_KEY": secrets.token_urlsafe(32), "COMPLAINT_KEY_FILE": str(folder / "complaint_keys"),
         "RESULTS_CACHE_DIR": str(folder / "cache"), "LETTERS_DIR": str(folder / "letters"),
         "LANGUAGES": ["en", "es", "ar"], "RESULTS_MIN_N": 20, "AGENCY_ADDRESSES": "path",
+        "BENCHMARK_MIN_AGENCIES": 1,  # the one other agency here: the demo agency
     })
     with app.app_context():
         from survey.demo import load_demo
 
-        load_demo(per_wave=150, echo=lambda _line: None)
+        load_demo(per_wave=150, open_responses=400, echo=lambda _line: None)
         db.session.commit()
     return app
 
@@ -186,25 +187,18 @@ def test_campaign_creates_an_agency_that_runs_a_wave(browser, campaign_app, camp
     admin.goto("/a/lakeside/staff/waves/first/rates")
     expect(admin.locator("p.summary")).to_contain_text(f"{2 * LETTERS} completes")
 
-    # --- the analyst compares the wave, beside the other agencies of the campaign
-    admin.goto("/a/lakeside/staff/compare/?waves=first")
-    expect(admin.locator("h1")).to_have_text("Compare waves")
-    assert_accessible(admin, "compare")
-    _shot(admin, "lakeside-compare-1280")
-    if "results_staff.benchmarks" in campaign_app.view_functions or _has_benchmarks():
-        expect(admin.get_by_role("heading", name=re.compile("Beside other agencies"))).to_be_visible()
-    else:
-        # TODO(lead): the benchmark section ("Beside other agencies", survey/results/benchmarks.py,
-        # branch `benchmark`) was not on main when this test was written: once it is, drop this
-        # branch and assert the heading and Riverton's (listed) line unconditionally. Today's
-        # Compare page asks for two or more waves of the agency; if the benchmark needs that too,
-        # give Lakeside a second wave ("Copy the last wave", letters, keyed answers as above).
-        pytest.skip("the benchmark section (survey/results/benchmarks.py) is not merged yet")
+    # --- the analyst sees the wave beside the other agencies of the campaign (the demo agency, listed)
+    admin.goto("/a/lakeside/staff/compare/?waves=first&section=agencies")
+    expect(admin.locator("h2#agencies")).to_have_text("Beside other agencies")
+    pooled = admin.locator("table.benchmarks").first
+    expect(pooled.locator("caption")).to_contain_text("pooled estimate of all agencies")
+    first = pooled.locator("tbody tr").first.inner_text()
+    assert "withheld" not in first, first  # the demo agency's figure stands beside Lakeside's
+    assert len(re.findall(r"\d+\.\d – \d+\.\d", first)) >= 2, first
+    expect(admin.locator("main")).to_contain_text("Riverton Police Department")  # listed: named
+    assert_accessible(admin, "beside other agencies")
+    _shot(admin, "lakeside-beside-other-agencies-1280")
     context.close()
-
-
-def _has_benchmarks() -> bool:
-    return (Path(__file__).resolve().parents[2] / "survey" / "results" / "benchmarks.py").exists()
 
 
 @pytest.mark.parametrize("language", ["en", "ar"])
