@@ -51,6 +51,7 @@ run: install
 	echo "Serving on http://127.0.0.1:$(PORT) - staff sign in at http://127.0.0.1:$(PORT)/staff/sign-in"; \
 	echo "as admin@riverton.example (or manager@, analyst@, investigator@) with password demo-password-2026."; \
 	echo "Residents: http://127.0.0.1:$(PORT)/survey/ with one of the access codes above."; \
+	echo "Campaign console: http://127.0.0.1:$(PORT)/campaign/console as campaign@riverton.example (same password)."; \
 	echo "Stop with Ctrl+C."; \
 	wait $$pid
 

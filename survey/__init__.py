@@ -141,6 +141,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     context.init_app(app)
 
+    from .campaign.routes import bp as campaign_bp
     from .complaints.routes import bp as complaints_bp
     from .complaints.staff_routes import bp as complaint_staff_bp
     from .public.routes import bp as public_bp
@@ -158,6 +159,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(respond_staff_bp, url_prefix="/staff/survey-entry")
     app.register_blueprint(results_bp, url_prefix="/results")
     app.register_blueprint(results_staff_bp, url_prefix="/staff/compare")
+    app.register_blueprint(campaign_bp, url_prefix="/campaign")
 
     from .cli import register
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -102,6 +103,20 @@ def _agency_settings() -> AgencyInfo:
             cache.clear()
         cache[key] = found
     return found[1]
+
+
+@contextmanager
+def as_agency(agency: Agency) -> Iterator[AgencyInfo]:
+    """Within this block ``current_agency()`` is ``agency``: for the campaign's pages, which read
+    each listed agency's published results (questionnaire texts fill in its name and city)."""
+    before = g.pop("agency", None)
+    g.agency = AgencyInfo.of(agency).in_language(locale_code())
+    try:
+        yield g.agency
+    finally:
+        g.pop("agency", None)
+        if before is not None:
+            g.agency = before
 
 
 def agency_languages() -> list[str]:

@@ -24,6 +24,7 @@ from .db import db
 from .instrument_store import instrument_for_wave, sync_instruments
 from .instruments import PREFER_NOT_TO_SAY, InstrumentDef
 from .models import (
+    CAMPAIGN_ROLE,
     Agency,
     Answer,
     AreaKind,
@@ -51,6 +52,7 @@ from .models import (
 )
 from .security import generate_code, keyed_hash, normalize_code
 
+CAMPAIGN_EMAIL = "campaign@riverton.example"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed for the demo; never used outside it
 INVITATION_BITS = 72
 
@@ -197,6 +199,9 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
         )
         session.add(user)
         staff[roles[0]] = user
+    # The campaign's own administrator (no agency): the campaign console at /campaign/console.
+    session.add(StaffUser(agency_id=None, email=CAMPAIGN_EMAIL, name="Casey Campaign",
+                          password_hash=hash_password(DEMO_PASSWORD), roles=[CAMPAIGN_ROLE]))
     session.flush()
 
     _population_targets(agency, districts)
@@ -255,6 +260,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
     echo(f"Staff sign-in: {base}/staff/sign-in  (password for every demo account: {DEMO_PASSWORD})")
     for role, user in staff.items():
         echo(f"  {user.email:32} {role}")
+    echo(f"Campaign console: {base}/campaign/console  as {CAMPAIGN_EMAIL} (same password)")
     echo("")
     echo(f"Access codes for the open wave {waves[-1].slug} (each works once, at {base}/survey/):")
     for code in codes:

@@ -58,6 +58,21 @@ def offered_codes() -> list[str]:
     return current_app.config["LANGUAGES"]
 
 
+def remember_choice(home: str) -> Any:
+    """The language switcher's form: remember the visitor's choice (a form, so it works without
+    JavaScript) and go back to the page it was on (else to endpoint ``home``)."""
+    from flask import abort, redirect, url_for
+
+    from .security import is_safe_next
+
+    code = request.form.get("lang", "")
+    if code not in offered_codes():
+        abort(400)
+    session["lang"] = code
+    target = request.form.get("next")
+    return redirect(target if is_safe_next(target) else url_for(home), code=303)
+
+
 def offered() -> list[Language]:
     return [KNOWN[code] for code in offered_codes() if code in KNOWN]
 

@@ -21,13 +21,16 @@ def instrument_for_wave(wave: Wave) -> InstrumentDef:
     return definition_of(wave.instrument_version)
 
 
-def sync_instruments(agency: Agency, directory: str | Path) -> Iterator[str]:
+def sync_instruments(agency: Agency, directory: str | Path, only: set[tuple[str, int]] | None = None) -> Iterator[str]:
     """Store new instrument versions; refuse to change one that a wave already uses.
 
-    Yields one line per instrument version saying what was done.
+    ``only`` keeps to those (key, version) pairs. Yields one line per instrument version saying
+    what was done.
     """
     session = db.session
     for inst in load_dir(directory):
+        if only is not None and (inst.key, inst.version) not in only:
+            continue
         family = session.scalars(
             select(Instrument).where(Instrument.agency_id == agency.id, Instrument.key == inst.key)
         ).first()

@@ -561,3 +561,20 @@ class StaffSession(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StaffInvite(Base):
+    """A one-time link that lets an invited account (an agency's first administrator, made by the
+    campaign) set its own password. Only the link's SHA-256 is stored; it works once, until
+    ``expires_at``."""
+
+    __tablename__ = "staff_invite"
+    __table_args__ = (Index("ix_staff_invite_agency_user", "agency_id", "staff_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

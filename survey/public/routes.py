@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    abort,
-    redirect,
     render_template,
-    request,
-    session,
-    url_for,
 )
 from sqlalchemy import select
 
 from ..context import current_agency
 from ..db import db
-from ..i18n import offered_codes
+from ..i18n import remember_choice
 from ..models import Wave, WaveMode
-from ..security import is_safe_next
 
 bp = Blueprint("public", __name__, template_folder="templates")
 
@@ -42,12 +36,7 @@ def privacy():
 @bp.post("/language")
 def set_language():
     """Remember the visitor's language choice (a form, so it works without JavaScript)."""
-    code = request.form.get("lang", "")
-    if code not in offered_codes():
-        abort(400)
-    session["lang"] = code
-    target = request.form.get("next")
-    return redirect(target if is_safe_next(target) else url_for("public.home"), code=303)
+    return remember_choice("public.home")
 
 
 @bp.get("/healthz")

@@ -9,10 +9,11 @@ from flask import Blueprint, abort, current_app, render_template
 from flask_babel import format_decimal, format_percent
 from sqlalchemy import select
 
-from ..context import current_agency, locale_code
+from ..agencies import register_scores
+from ..context import as_agency, current_agency, locale_code
 from ..db import db
 from ..formats import period_lines, period_text
-from ..models import Wave
+from ..models import Agency, Wave
 from . import areas, present, service
 from .staff_routes import _svg
 
@@ -60,6 +61,32 @@ def wave_names(waves: list[Wave]) -> tuple[dict[str, str], dict[str, str]]:
     titles = {w.slug: period_text(w.opens_on, w.last_day()) for w in waves}
     ticks = {w.slug: period_lines(w.opens_on, w.last_day()) for w in waves}
     return titles, ticks
+
+
+def latest_scores(agency: Agency) -> dict[str, Any] | None:
+    """The headline scores of ``agency``'s latest published wave, for the campaign's public page:
+    read through the results cache (a wave's tables are computed once), small samples withheld."""
+    wave = db.session.scalars(
+        select(Wave).where(Wave.agency_id == agency.id, Wave.published.is_(True))
+        .order_by(Wave.opens_on.desc(), Wave.slug.desc()).limit(1)).first()
+    if wave is None:
+        return None
+    with as_agency(agency):
+        try:
+            comparison = service.compare([wave], breakdowns=(), min_n=current_app.config["RESULTS_MIN_N"])
+        except service.CompareError:
+            return None
+        available = set(comparison.tables.measures["measure"])
+        scores = []
+        for key in HEADLINE:
+            rows = _estimates(comparison, key) if key in available else []
+            if rows:
+                scores.append({"key": key, "label": present.measure_label(comparison.codebook, key), **rows[0]})
+    titles, _ticks = wave_names([wave])
+    return {"period": titles[wave.slug], "scores": scores}
+
+
+register_scores(latest_scores)
 
 
 @bp.get("/")

@@ -53,21 +53,6 @@ def choices(pairs: Any) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class SignInForm(FlaskForm):
-    email = EmailField(_l("Email address"), validators=[DataRequired(_l("Enter your email address")), Length(max=254)])
-    password = PasswordField(
-        _l("Password"), validators=[DataRequired(_l("Enter your password")), Length(max=1024)]
-    )
-
-
-class CodeForm(FlaskForm):
-    code = StringField(
-        _l("Code from your authenticator app"),
-        description=_l("The 6 digits your app shows now."),
-        validators=[DataRequired(_l("Enter the 6-digit code from your authenticator app")), Length(max=20)],
-    )
-
-
 class ConfirmForm(FlaskForm):
     """A button that changes something: CSRF only."""
 
@@ -122,8 +107,9 @@ class StaffUserForm(FlaskForm):
             raise ValidationError(_l("There is already a staff account with this email address"))
 
 
-class PasswordChangeForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your current password"))])
+class SetPasswordForm(FlaskForm):
+    """A new password alone: an invited account's first."""
+
     new = PasswordField(
         _l("New password"),
         description=_l("At least 12 characters."),
@@ -132,6 +118,10 @@ class PasswordChangeForm(FlaskForm):
 
     def validate_new(self, field: Any) -> None:
         _check_password(field)
+
+
+class PasswordChangeForm(SetPasswordForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your current password"))])
 
 
 def parse_strata(text: str) -> list[tuple[str, int | None]]:

@@ -7,30 +7,28 @@ own modules and are imported at the bottom so that they register on the same blu
 from __future__ import annotations
 
 import pyotp
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from .. import invites
 from ..auth import (
-    SignIn,
-    attempt_code,
-    attempt_password,
     check_totp,
     current_user,
     hash_password,
-    pending_user,
     roles_required,
-    sign_out,
+    sign_in,
     sign_out_everywhere,
     signed_in_required,
     verify_password,
 )
+from ..context import current_agency
 from ..db import db
 from ..menu import visible_menu, visible_panels
-from ..models import Role
+from ..models import Role, StaffUser
 from ..qr import qr_svg
-from ..security import is_safe_next
+from ..signin import CodeForm, code_page, password_page, signed_out
 from .blueprint import bp
-from .forms import CodeForm, ConfirmForm, PasswordChangeForm, SignInForm
+from .forms import ConfirmForm, PasswordChangeForm, SetPasswordForm
 
 
 @bp.app_context_processor
@@ -45,53 +43,58 @@ def _no_store(response):
     return response
 
 
-def _after_sign_in():
-    target = request.args.get("next")
-    return redirect(target if is_safe_next(target) else url_for("staff.dashboard"), code=303)
-
-
-def _refused_message() -> str:
-    # The one answer to every refused sign-in: wrong, unknown, inactive or locked out alike.
-    minutes = max(1, current_app.config["THROTTLE_RULES"]["signin"].window // 60)
-    return _(
-        "The email address or password is not right. After several wrong tries, sign-in from your "
-        "network pauses for %(minutes)d minutes; an administrator can unlock your account.",
-        minutes=minutes,
-    )
+LAYOUT = "staff/base.html"
 
 
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
 def sign_in_page():
-    form = SignInForm()
-    if form.validate_on_submit():
-        result = attempt_password(form.email.data, form.password.data)
-        if result is SignIn.OK:
-            return _after_sign_in()
-        if result is SignIn.NEED_CODE:
-            return redirect(url_for("staff.sign_in_code", next=request.args.get("next")), code=303)
-        form.password.errors.append(_refused_message())
-    return render_template("staff/sign_in.html", form=form)
+    return password_page(code_endpoint="staff.sign_in_code", home="staff.dashboard", layout=LAYOUT,
+                         heading=_("Staff sign-in"))
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"], endpoint="sign_in_code")
 def sign_in_code():
-    user = pending_user()
-    if user is None:
-        flash(_("Please sign in again."), "info")
-        return redirect(url_for("staff.sign_in"))
-    form = CodeForm()
-    if form.validate_on_submit():
-        if attempt_code(user, form.code.data) is SignIn.OK:
-            return _after_sign_in()
-        form.code.errors.append(_("That code is not right. Enter the code your app shows now"))
-    return render_template("staff/sign_in_code.html", form=form)
+    return code_page(sign_in_endpoint="staff.sign_in", home="staff.dashboard", layout=LAYOUT)
 
 
 @bp.post("/sign-out", endpoint="sign_out")
 def sign_out_page():
-    sign_out()
-    flash(_("You have signed out."), "success")
-    return redirect(url_for("staff.sign_in"), code=303)
+    return signed_out("staff.sign_in")
+
+
+#: Where an invited account's one-time link is kept between its two pages: the link's token
+#: leaves the address bar (and the browser's history) at once.
+_WELCOME_KEY = "welcome_token"
+
+
+@bp.get("/welcome/<token>")
+def welcome_link(token: str):
+    session[_WELCOME_KEY] = token
+    return redirect(url_for("staff.welcome"), code=303)
+
+
+@bp.route("/welcome", methods=["GET", "POST"])
+def welcome():
+    """An invited administrator sets a password with the campaign's one-time link and is signed in."""
+    found = invites.find(session.get(_WELCOME_KEY, ""), current_agency().id)
+    if isinstance(found, invites.Refused):
+        session.pop(_WELCOME_KEY, None)
+        return render_template("staff/welcome.html", refused=found), 410
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        db.write()
+        found = invites.find(session.get(_WELCOME_KEY, ""), current_agency().id)  # again, inside the write
+        if isinstance(found, invites.Refused):
+            db.session.rollback()
+            return render_template("staff/welcome.html", refused=found), 410
+        user = invites.accept(found, form.new.data)
+        db.session.commit()
+        session.pop(_WELCOME_KEY, None)
+        sign_in(user)
+        flash(_("Your password is set. Welcome."), "success")
+        return redirect(url_for("staff.dashboard"), code=303)
+    user = db.session.get(StaffUser, found.staff_user_id)
+    return render_template("staff/welcome.html", refused=None, form=form, user=user)
 
 
 @bp.get("/")
@@ -114,8 +117,6 @@ def account():
             # Other devices signed in with the old password are signed out.
             user.session_version += 1
             db.session.commit()
-            from ..auth import sign_in
-
             sign_in(user)
             flash(_("Your password is changed. You are signed out on every other device."), "success")
             return redirect(url_for("staff.account"), code=303)

@@ -2,153 +2,28 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-from collections import defaultdict
-from dataclasses import dataclass
-
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from ..auth import roles_required
 from ..context import current_agency
 from ..db import db
-from ..instrument_store import definition_of
 from ..menu import register
-from ..models import (
-    Agency,
-    Instrument,
-    InstrumentVersion,
-    PopulationTarget,
-    Role,
-    Wave,
-    WaveStratum,
-)
+from ..models import Agency, PopulationTarget, Role, Wave, WaveStratum
+from ..targets import known_categories, parse_targets, read_upload, replace_targets
 from .blueprint import bp
 from .forms import TargetsForm
 
 TARGET_ROLES = (Role.ANALYST, Role.SURVEY_MANAGER)
 register(_l("Population targets"), "staff.targets", TARGET_ROLES, order=50)
 
-HEADER = ["variable", "category", "stratum", "population"]
-RACE_GROUPS = ["hispanic", "white", "black", "asian", "other"]
-TOLERANCE = 0.01
-
-
-@dataclass(frozen=True)
-class TargetRow:
-    line: int
-    variable: str
-    category: str
-    stratum: str | None
-    population: float
-
-
-def known_categories(agency: Agency) -> dict[str, list[str]]:
-    """Weighting variables of the agency's instruments with their categories, plus ``district``."""
-    variables: dict[str, list[str]] = {}
-    versions = db.session.scalars(
-        select(InstrumentVersion).join(Instrument).where(Instrument.agency_id == agency.id)
-    ).all()
-    for version in versions:
-        for item in definition_of(version).weighting_items():
-            if item.weighting == "race_eth":
-                variables["race_eth"] = list(RACE_GROUPS)
-            else:
-                codes = variables.setdefault(item.weighting, [])
-                for option in item.options:
-                    if not option.missing and str(option.code) not in codes:
-                        codes.append(str(option.code))
-    variables["district"] = strata_names(agency)
-    return variables
-
 
 def strata_names(agency: Agency) -> list[str]:
     return sorted(
         set(db.session.scalars(select(WaveStratum.name).join(Wave).where(Wave.agency_id == agency.id)).all())
     )
-
-
-def parse_targets(text: str, categories: dict[str, list[str]], strata: list[str]) -> tuple[list[TargetRow], list[str]]:
-    """Read and check the CSV; return the rows and a list of problems, each naming its row."""
-    problems: list[str] = []
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    header = next(reader, None)
-    if header is None or [h.strip().lower() for h in header] != HEADER:
-        return [], [_("Row 1: the first row must be the header variable,category,stratum,population")]
-    rows: list[TargetRow] = []
-    seen: dict[tuple[str, str, str | None], int] = {}
-    for line, record in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in record):
-            continue
-        if len(record) != 4:
-            problems.append(_("Row %(row)d: expected 4 values (variable, category, stratum, population) but found %(n)d", row=line, n=len(record)))
-            continue
-        variable, category, stratum, population = (cell.strip() for cell in record)
-        if variable not in categories:
-            problems.append(_("Row %(row)d: unknown variable %(variable)s; use one of %(known)s", row=line, variable=variable or '""', known=", ".join(sorted(categories))))
-            continue
-        if category not in categories[variable]:
-            allowed = ", ".join(categories[variable]) or _("(none yet: create a wave with districts first)")
-            problems.append(_("Row %(row)d: %(variable)s has no category %(category)s; use one of %(known)s", row=line, variable=variable, category=category or '""', known=allowed))
-            continue
-        if stratum and stratum not in strata:
-            problems.append(_("Row %(row)d: unknown stratum %(stratum)s; leave it empty for the whole area or use one of %(known)s", row=line, stratum=stratum, known=", ".join(strata) or "-"))
-            continue
-        try:
-            value = float(population.replace(",", "").replace("_", ""))
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value) or value < 0:
-            problems.append(_("Row %(row)d: the population %(value)s is not a number of 0 or more", row=line, value=population or '""'))
-            continue
-        key = (variable, category, stratum or None)
-        if key in seen:
-            problems.append(_("Row %(row)d: %(variable)s %(category)s is already given in row %(first)d", row=line, variable=variable, category=category, first=seen[key]))
-            continue
-        seen[key] = line
-        rows.append(TargetRow(line, variable, category, stratum or None, value))
-    if not rows and not problems:
-        problems.append(_("The file has a header but no rows of targets"))
-    if problems:
-        return rows, problems
-    # Every variable's categories must add up to the same population (within 1%) in each stratum.
-    totals: dict[str | None, dict[str, list[TargetRow]]] = defaultdict(lambda: defaultdict(list))
-    for row in rows:
-        totals[row.stratum][row.variable].append(row)
-    for stratum, by_variable in totals.items():
-        if len(by_variable) < 2:
-            continue
-        sums = {v: sum(r.population for r in rs) for v, rs in by_variable.items()}
-        reference = max(sums, key=lambda v: len(by_variable[v]))
-        for variable, total in sums.items():
-            ref_total = sums[reference]
-            if variable != reference and abs(total - ref_total) > TOLERANCE * max(ref_total, total):
-                lines = [r.line for r in by_variable[variable]]
-                ref_lines = [r.line for r in by_variable[reference]]
-                values = {
-                    "first": min(lines), "last": max(lines), "variable": variable, "total": f"{total:,.0f}",
-                    "rfirst": min(ref_lines), "rlast": max(ref_lines), "reference": reference,
-                    "rtotal": f"{ref_total:,.0f}", "stratum": stratum,
-                }
-                if stratum:
-                    problems.append(_("Rows %(first)d to %(last)d (%(variable)s) add up to %(total)s in stratum %(stratum)s, but rows %(rfirst)d to %(rlast)d (%(reference)s) add up to %(rtotal)s: the totals of every variable must agree within 1%%", **values))
-                else:
-                    problems.append(_("Rows %(first)d to %(last)d (%(variable)s) add up to %(total)s, but rows %(rfirst)d to %(rlast)d (%(reference)s) add up to %(rtotal)s: the totals of every variable must agree within 1%%", **values))
-    return rows, problems
-
-
-def replace_targets(agency: Agency, rows: list[TargetRow], source: str | None) -> None:
-    db.session.execute(delete(PopulationTarget).where(PopulationTarget.agency_id == agency.id))
-    for row in rows:
-        db.session.add(
-            PopulationTarget(agency_id=agency.id, variable=row.variable, category=row.category,
-                             stratum=row.stratum, population=row.population, source=source or None)
-        )
 
 
 @bp.route("/targets", methods=["GET", "POST"])
@@ -158,18 +33,14 @@ def targets():
     form = TargetsForm()
     problems: list[str] = []
     if form.validate_on_submit():
-        text = form.text.data or ""
-        if form.upload.data:
-            try:
-                text = form.upload.data.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                form.upload.errors.append(_("The file is not UTF-8 text. Save it as CSV UTF-8 and try again"))
-        if not form.upload.errors and not text.strip():
-            form.upload.errors.append(_("Choose a CSV file or paste the CSV"))
-        if not form.errors:
-            rows, problems = parse_targets(text, known_categories(agency), strata_names(agency))
+        text, problem = read_upload(form.upload.data, form.text.data)
+        if problem:
+            form.upload.errors.append(problem)
+        else:
+            strata = strata_names(agency)
+            rows, problems = parse_targets(text, known_categories(agency.id, strata), strata)
             if not problems:
-                replace_targets(agency, rows, (form.source.data or "").strip())
+                replace_targets(agency.id, rows, (form.source.data or "").strip())
                 db.session.commit()
                 flash(ngettext("%(num)d target is imported.", "%(num)d targets are imported.", len(rows)), "success")
                 return redirect(url_for("staff.targets"), code=303)

@@ -65,8 +65,8 @@ INTENDED: dict[str, frozenset[Role]] = {
 #: Query strings for routes that need them (a chart names its waves and what to draw).
 QUERY = {"results_staff.chart": "?waves={slug}&chart=trend&measure=trust", "results_staff.report": "?waves={slug}"}
 
-#: Public parts of the staff area: the way in and out.
-PUBLIC = {"staff.sign_in", "staff.sign_in_code", "staff.sign_out", "staff.static"}
+#: Public parts of the staff area: the way in and out (and an invited account's one-time link: tests/campaign).
+PUBLIC = {"staff.sign_in", "staff.sign_in_code", "staff.sign_out", "staff.static", "staff.welcome_link", "staff.welcome"}
 
 
 def staff_rules(app):
