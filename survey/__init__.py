@@ -22,7 +22,7 @@ from jinja2 import StrictUndefined, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from . import catalogs, security
+from . import catalogs, security, tenancy
 from .config import from_environment
 from .db import db
 from .formats import bdi, long_date, ltr, period_lines, period_text
@@ -132,6 +132,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     _install_fast_gettext(app)
     csrf.init_app(app)
+    tenancy.init_app(app)  # inside the proxy fix: the prefix is read after the forwarded headers
     security.init_app(app)
     logging.getLogger("werkzeug").addFilter(_ScrubClientAddress())
 

@@ -1,4 +1,10 @@
-"""The append-only, hash-chained audit log of staff actions, and its verification."""
+"""The append-only, hash-chained audit log of staff actions, and its verification.
+
+Every agency has its own chain, and the campaign's own events (agency None) another: an event
+links to the previous event of the same agency and carries its place in that chain (``seq``), so
+one agency's chain verifies, and a deleted event shows as a gap, without reading any other
+agency's events. The row id is only the database's key; it is in no hash.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +27,8 @@ def _canonical(event: AuditEvent) -> str:
     at = event.at if event.at.tzinfo else event.at.replace(tzinfo=dt.UTC)
     return json.dumps(
         {
-            "id": event.id,
             "agency_id": event.agency_id,
+            "seq": event.seq,
             "at": at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
             "staff_user_id": event.staff_user_id,
             "action": event.action,
@@ -56,11 +62,14 @@ def record(
     ``at`` is for loading history (the demo's past complaints); live events take the current time.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-    last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+        # One lock per chain: agencies append side by side, each chain one event at a time.
+        session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"), {"k": _LOCK_ID, "a": agency_id or 0})
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).where(_of_chain(agency_id)).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
     prev = last.hash if last else GENESIS
     event = AuditEvent(
-        id=(last.id + 1) if last else 1,
+        seq=(last.seq + 1) if last else 1,
         agency_id=agency_id,
         at=at or utcnow(),
         staff_user_id=staff_user_id,
@@ -85,23 +94,34 @@ class ChainCheck:
     reason: str = ""
 
 
-def verify(session: Session) -> ChainCheck:
-    """Walk the chain in id order; report the first event whose link or content does not match.
+def _of_chain(agency_id: int | None) -> Any:
+    return AuditEvent.agency_id.is_(None) if agency_id is None else AuditEvent.agency_id == agency_id
 
-    Ids must run 1, 2, 3, ... without gaps, so a deleted row is caught even at the end... except
-    the very last row, which only an external copy of the latest hash can vouch for.
+
+def chains(session: Session) -> list[int | None]:
+    """The agencies that have a chain (None: the campaign's own events)."""
+    return sorted(session.scalars(select(AuditEvent.agency_id).distinct()), key=lambda a: (a is not None, a or 0))
+
+
+def verify(session: Session, agency_id: int | None = None) -> ChainCheck:
+    """Walk one agency's chain in order; report the first event whose link or content does not match.
+
+    ``agency_id`` None walks the campaign's own events. Places must run 1, 2, 3, ... without gaps,
+    so a deleted row is caught even at the end... except the very last row, which only an
+    external copy of the latest hash can vouch for. ``broken_id`` is the place in the chain.
     """
     prev = GENESIS
-    expected_id = 1
+    expected = 1
     count = 0
-    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
-        if event.id != expected_id:
-            return ChainCheck(False, count, expected_id, f"event {expected_id} is missing")
+    query = select(AuditEvent).where(_of_chain(agency_id)).order_by(AuditEvent.seq)
+    for event in session.scalars(query).yield_per(1000):
+        if event.seq != expected:
+            return ChainCheck(False, count, expected, f"event {expected} is missing")
         if event.prev_hash != prev:
-            return ChainCheck(False, count, event.id, "its link to the previous event does not match")
+            return ChainCheck(False, count, event.seq, "its link to the previous event does not match")
         if chain_hash(prev, event) != event.hash:
-            return ChainCheck(False, count, event.id, "its content was changed after it was written")
+            return ChainCheck(False, count, event.seq, "its content was changed after it was written")
         prev = event.hash
-        expected_id += 1
+        expected += 1
         count += 1
     return ChainCheck(True, count)

@@ -32,9 +32,9 @@ from flask import abort, current_app, flash, g, redirect, request, session, url_
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
-from . import audit, throttle
+from . import audit, tenancy, throttle
 from .db import db
-from .models import AuditEvent, Role, StaffSession, StaffUser, utcnow
+from .models import CAMPAIGN_ROLE, AuditEvent, Role, StaffSession, StaffUser, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,9 +63,31 @@ class SignIn(enum.Enum):
     REFUSED = "refused"  # wrong, unknown, inactive or locked out: one answer for all
 
 
-def find_user(email: str) -> StaffUser | None:
+def account_scope() -> int | None:
+    """Whose accounts sign in here: the request's agency's id, or None on the campaign's pages."""
+    if tenancy.on_campaign_pages():
+        return None
+    from .context import current_agency
+
+    return current_agency().id
+
+
+def _of_scope(agency_id: int | None) -> Any:
+    return StaffUser.agency_id.is_(None) if agency_id is None else StaffUser.agency_id == agency_id
+
+
+def sign_in_account(email: str, agency_id: int | None) -> str:
+    """What the sign-in throttle counts failures against: the email at its agency, so that
+    wrong passwords at one agency never lock the same email's account at another."""
+    return f"{agency_id if agency_id is not None else 'campaign'}/{email.strip().lower()}"
+
+
+def find_user(email: str, agency_id: int | None) -> StaffUser | None:
+    """The account of ``email`` at agency ``agency_id`` (None: a campaign account)."""
     email = email.strip().lower()
-    return db.session.scalars(select(StaffUser).where(func.lower(StaffUser.email) == email)).first()
+    return db.session.scalars(
+        select(StaffUser).where(func.lower(StaffUser.email) == email, _of_scope(agency_id))
+    ).first()
 
 
 def attempt_password(email: str, password: str) -> SignIn:
@@ -76,13 +98,14 @@ def attempt_password(email: str, password: str) -> SignIn:
     transaction is open during the check: the counters are written afterwards in their own short
     write transaction, so concurrent sign-ins queue for milliseconds, not for each other's hashing.
     """
-    email = email.strip().lower()
-    user = find_user(email)
+    scope = account_scope()
+    user = find_user(email, scope)
     right = verify_password(user, password) and user is not None and user.active
     db.session.rollback()  # no transaction stays open across the slow part
-    if not throttle.take(throttle.SIGNIN, email) or not right:
+    account = sign_in_account(email, scope)
+    if not throttle.take(throttle.SIGNIN, account) or not right:
         return SignIn.REFUSED
-    throttle.refund(throttle.SIGNIN, email)
+    throttle.refund(throttle.SIGNIN, account)
     if user.totp_secret:
         # Failures are forgotten only once the second factor is right too: a known password
         # must not reset the count of wrong codes.
@@ -98,7 +121,7 @@ def attempt_password(email: str, password: str) -> SignIn:
 def _signed_in_from_here(user: StaffUser) -> None:
     """A full sign-in: forget this account's failures from this client, then start the session."""
     db.write()
-    throttle.forget_account(throttle.SIGNIN, user.email)
+    throttle.forget_account(throttle.SIGNIN, sign_in_account(user.email, user.agency_id))
     sign_in(user)
 
 
@@ -109,6 +132,8 @@ def pending_user() -> StaffUser | None:
         return None
     user = db.session.get(StaffUser, staff_id)
     if user is None or not user.active or user.session_version != session.get("pending_staff_v"):
+        return None
+    if user.agency_id != account_scope():
         return None
     return user
 
@@ -132,13 +157,13 @@ def check_totp(user: StaffUser, secret: str, code: str) -> bool:
 
 
 def attempt_code(user: StaffUser, code: str) -> SignIn:
-    email = user.email.strip().lower()
-    if not throttle.take(throttle.SIGNIN, email):
+    account = sign_in_account(user.email, user.agency_id)
+    if not throttle.take(throttle.SIGNIN, account):
         return SignIn.REFUSED
     db.write()
     if user.totp_secret and check_totp(user, user.totp_secret, code):
         db.session.commit()
-        throttle.refund(throttle.SIGNIN, email)
+        throttle.refund(throttle.SIGNIN, account)
         _signed_in_from_here(user)
         return SignIn.OK
     db.session.rollback()
@@ -225,6 +250,9 @@ def current_user() -> StaffUser | None:
                   or not _session_alive(user)):
                 sign_out()
                 user = None
+            elif user.agency_id != account_scope():
+                # Another agency's account (or a campaign account on an agency's pages): no one here.
+                user = None
             elif time.time() - session.get("staff_seen", 0) > 30:
                 session["staff_seen"] = int(time.time())
         g.staff_user = user
@@ -233,6 +261,14 @@ def current_user() -> StaffUser | None:
 
 def needs_second_factor(user: StaffUser) -> bool:
     return bool(user.totp_required and not user.totp_secret)
+
+
+def _to_sign_in(endpoint: str) -> Any:
+    """Send an anonymous visitor to sign in, and back here afterwards (a page, not a form post)."""
+    if g.get("staff_session_expired"):
+        flash(_("You were signed out because your session expired. Please sign in again."), "info")
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for(endpoint, next=target))
 
 
 def roles_required(*roles: Role, allow_without_totp: bool = False) -> Callable[[F], F]:
@@ -250,10 +286,7 @@ def roles_required(*roles: Role, allow_without_totp: bool = False) -> Callable[[
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             user = current_user()
             if user is None:
-                if g.get("staff_session_expired"):
-                    flash(_("You were signed out because your session expired. Please sign in again."), "info")
-                target = request.full_path.rstrip("?") if request.method == "GET" else None
-                return redirect(url_for("staff.sign_in", next=target))
+                return _to_sign_in("staff.sign_in")
             if not user.has_role(*roles):
                 abort(403)
             if not allow_without_totp and needs_second_factor(user):
@@ -264,6 +297,22 @@ def roles_required(*roles: Role, allow_without_totp: bool = False) -> Callable[[
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def campaign_required(view: F) -> F:
+    """A campaign account (no agency, the campaign role) must be signed in on the campaign's pages."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        user = current_user()
+        if user is None:
+            return _to_sign_in("campaign.sign_in")
+        if user.agency_id is not None or CAMPAIGN_ROLE not in user.roles:
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.required_roles = frozenset({CAMPAIGN_ROLE})  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
 
 
 def signed_in_required(view: F) -> F:
@@ -300,7 +349,7 @@ def role_changes(agency_id: int, limit: int = RECENT_ROLE_CHANGES) -> list[dict]
         .order_by(AuditEvent.id.desc())
         .limit(limit)
     ).all()
-    names = dict(db.session.execute(select(StaffUser.id, StaffUser.name)).all())
+    names = dict(db.session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.agency_id == agency_id)).all())
     return [
         {
             "at": event.at,

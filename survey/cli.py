@@ -245,43 +245,67 @@ staff_cli = AppGroup("staff", help="Staff accounts.")
 @staff_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", "roles", multiple=True, required=True,
+@click.option("--role", "roles", multiple=True,
               type=click.Choice(["admin", "survey_manager", "analyst", "investigator"]))
+@click.option("--agency", "agency_slug", default=None, help="The agency of the account (default: SURVEY_AGENCY, else the only one).")
+@click.option("--campaign", is_flag=True, help="A campaign administrator's account (no agency, no agency roles).")
 @click.password_option()
-def staff_create(email: str, name: str, roles: tuple[str, ...], password: str) -> None:
-    """Create a staff account (the first admin is made this way)."""
+def staff_create(email: str, name: str, roles: tuple[str, ...], agency_slug: str | None, campaign: bool,
+                 password: str) -> None:
+    """Create a staff account (the first admin is made this way; --campaign for the campaign's)."""
     from .auth import hash_password, record_role_change
     from .context import current_agency
-    from .models import StaffUser
+    from .models import CAMPAIGN_ROLE, StaffUser
 
     if len(password) < 12:
         raise click.ClickException("Use a password of at least 12 characters.")
+    if campaign == bool(roles):
+        raise click.ClickException("Give --role (one or more) for an agency's account, or --campaign alone.")
+    if agency_slug:
+        current_app.config["AGENCY"] = agency_slug
+    agency_id = None if campaign else current_agency().id
     email = email.strip().lower()
-    if db.session.scalars(select(StaffUser).where(StaffUser.email == email)).first():
-        raise click.ClickException(f"A staff account for {email} already exists.")
-    user = StaffUser(agency_id=current_agency().id, email=email, name=name,
-                     password_hash=hash_password(password), roles=sorted(set(roles)))
+    scope = StaffUser.agency_id.is_(None) if agency_id is None else StaffUser.agency_id == agency_id
+    if db.session.scalars(select(StaffUser).where(StaffUser.email == email, scope)).first():
+        raise click.ClickException(f"A staff account for {email} already exists there.")
+    given = [CAMPAIGN_ROLE] if campaign else sorted(set(roles))
+    user = StaffUser(agency_id=agency_id, email=email, name=name, password_hash=hash_password(password), roles=given)
     db.session.add(user)
     db.session.flush()
     record_role_change(user, [], None)  # the audit log says the command line gave these roles
     db.session.commit()
-    click.echo(f"Created {email} with roles {', '.join(sorted(set(roles)))}.")
+    click.echo(f"Created {email} with roles {', '.join(given)}.")
 
 
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check every link of the audit chain; name the first broken one (exit 1)."""
-    from .audit import verify
+@click.option("--agency", "agency_slug", default=None, help="Check only this agency's chain (default: every chain).")
+def audit_verify(agency_slug: str | None) -> None:
+    """Check every link of each agency's audit chain; name the first broken one (exit 1)."""
+    from .audit import chains, verify
+    from .models import Agency
 
-    result = verify(db.session)
-    if not result.ok:
-        raise click.ClickException(
-            f"Audit chain broken at event {result.broken_id}: {result.reason} ({result.checked} events before it are intact)."
-        )
-    click.echo(f"Audit chain intact: {result.checked} events.")
+    slugs = dict(db.session.execute(select(Agency.id, Agency.slug)).all())
+    wanted = chains(db.session)
+    if agency_slug is not None:
+        wanted = [agency_id for agency_id, slug in slugs.items() if slug == agency_slug]
+        if not wanted:
+            raise click.ClickException(f"No agency {agency_slug!r}.")
+    total = 0
+    for agency_id in wanted:
+        name = slugs.get(agency_id, "the campaign") if agency_id is not None else "the campaign"
+        result = verify(db.session, agency_id)
+        if not result.ok:
+            raise click.ClickException(
+                f"Audit chain of {name} broken at event {result.broken_id}: {result.reason} "
+                f"({result.checked} events before it are intact)."
+            )
+        total += result.checked
+        if len(wanted) > 1:
+            click.echo(f"{name}: {result.checked} events intact.")
+    click.echo(f"Audit chain intact: {total} events.")
 
 
 @click.command("backup")

@@ -194,8 +194,22 @@ def from_environment(
     if not area_max_rmse > 0:
         raise ConfigError("SURVEY_AREA_MAX_RMSE must be above 0.")
 
+    # How a request finds its agency: "single" (one agency at today's addresses; SURVEY_AGENCY
+    # names it when the database holds several), "path" (/a/<slug>/...) or "host" (the agency's
+    # own host name; the campaign's pages on SURVEY_CAMPAIGN_HOST).
+    addresses = get("AGENCY_ADDRESSES", "single").strip().lower()
+    if addresses not in {"single", "path", "host"}:
+        raise ConfigError(f"SURVEY_AGENCY_ADDRESSES must be 'single', 'path' or 'host', not {addresses!r}.")
+    campaign_host = get("CAMPAIGN_HOST", "").strip().lower()
+    if addresses == "host" and not campaign_host:
+        raise ConfigError("SURVEY_AGENCY_ADDRESSES=host needs SURVEY_CAMPAIGN_HOST: the host name of the campaign's own pages.")
+
     return {
         "ENV_MODE": mode,
+        "AGENCY": get("AGENCY", "").strip() or None,
+        "AGENCY_ADDRESSES": addresses,
+        "CAMPAIGN_HOST": campaign_host,
+        "CAMPAIGN_NAME": get("CAMPAIGN_NAME", "Trust Building Campaign").strip(),
         "SECRET_KEY": keys["SECRET_KEY"],
         "CODE_HASH_KEY": keys["CODE_HASH_KEY"],
         # Throttle counters are keyed by an HMAC of the client address under this key: the same in

@@ -11,7 +11,9 @@ from flask import Flask, current_app, g, request
 from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import NotFound
 
+from . import tenancy
 from .db import db
 from .i18n import KNOWN, current_code, direction, html_lang, language_name, offered
 from .models import Agency
@@ -35,10 +37,17 @@ class AgencyInfo:
     acknowledge_days: int
     close_days: int
     texts: Mapping[str, Mapping[str, str]]
+    host: str | None = None
+    languages: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+    listed: bool = False
+    peer_group: str | None = None
 
     @classmethod
     def of(cls, agency: Agency) -> AgencyInfo:
-        return cls(**{field.name: getattr(agency, field.name) for field in fields(cls)} | {"texts": agency.texts or {}})
+        values = {field.name: getattr(agency, field.name) for field in fields(cls)}
+        return cls(**values | {"texts": agency.texts or {}, "languages": tuple(agency.languages or ()),
+                               "districts": tuple(agency.districts or ())})
 
     def in_language(self, code: str | None) -> AgencyInfo:
         """The agency as shown in language ``code``: its translated name, city and address."""
@@ -53,26 +62,58 @@ TRANSLATABLE = ("name", "city", "address")
 #: How long a worker reuses the agency's settings before reading them again. Every page needs
 #: them and they change perhaps once a year; a change shows on every server within this time.
 AGENCY_CACHE_SECONDS = 30.0
+#: Agencies whose settings a worker keeps at once (a campaign may host a thousand).
+AGENCY_CACHE_SIZE = 2000
 
 
 def current_agency() -> AgencyInfo:
-    """The agency this deployment serves (SURVEY_AGENCY names it when there are several)."""
+    """The agency of this request: named by its address (survey/tenancy.py), else the only one.
+
+    An address that names no agency, or an unknown one, is answered 404 (NotFound).
+    """
     if "agency" not in g:
-        cache = current_app.extensions.setdefault("survey.agency", {})
-        found = cache.get("info")
-        if found is None or found[0] < time.monotonic():
-            slug = current_app.config.get("AGENCY")
-            query = select(Agency).order_by(Agency.id).limit(1)
-            if slug:
-                query = select(Agency).where(Agency.slug == slug)
-            agency = db.session.scalars(query).first()
-            if agency is None:
-                raise NoAgency("No agency is set up yet: run `flask --app wsgi demo` or `flask --app wsgi agency set --slug ... --name ... --city ...`.")
-            found = (time.monotonic() + AGENCY_CACHE_SECONDS, AgencyInfo.of(agency))
-            cache["info"] = found
+        agency = _agency_settings()
         # The language is chosen here if nothing asked for it yet (a view may need the agency first).
-        g.agency = found[1].in_language(locale_code() if request else current_code())
+        g.agency = agency.in_language(locale_code() if request else current_code())
     return g.agency
+
+
+def _agency_settings() -> AgencyInfo:
+    """The request's agency's settings as stored (in no language), from this worker's cache."""
+    key = tenancy.agency_key() if request else ("single", current_app.config.get("AGENCY") or "")
+    if key is None:
+        raise NotFound()
+    cache = current_app.extensions.setdefault("survey.agency", {})
+    found = cache.get(key)
+    if found is None or found[0] < time.monotonic():
+        how, name = key
+        query = select(Agency).order_by(Agency.id).limit(1)
+        if how == "host":
+            query = select(Agency).where(Agency.host == name)
+        elif name:
+            query = select(Agency).where(Agency.slug == name)
+        agency = db.session.scalars(query).first()
+        if agency is None:
+            if how != "single":
+                raise NotFound()
+            raise NoAgency("No agency is set up yet: run `flask --app wsgi demo` or `flask --app wsgi agency set --slug ... --name ... --city ...`.")
+        found = (time.monotonic() + AGENCY_CACHE_SECONDS, AgencyInfo.of(agency))
+        if len(cache) > AGENCY_CACHE_SIZE:
+            cache.clear()
+        cache[key] = found
+    return found[1]
+
+
+def agency_languages() -> list[str]:
+    """The languages this request's agency offers, in the deployment's order (all when it chose none)."""
+    codes = current_app.config["LANGUAGES"]
+    if not request or tenancy.agency_key() is None:
+        return codes
+    try:
+        chosen = _agency_settings().languages
+    except (NoAgency, NotFound):
+        return codes
+    return [code for code in codes if code in chosen] if chosen else codes
 
 
 def fill(text: str) -> str:
@@ -96,7 +137,7 @@ def _template_context() -> dict[str, Any]:
     code = locale_code()
     try:
         agency = current_agency()
-    except NoAgency:
+    except (NoAgency, NotFound):
         agency = None
     except SQLAlchemyError:
         # Error pages must render even when the database is down (or went away mid-request);
@@ -118,3 +159,4 @@ def _template_context() -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     app.context_processor(_template_context)
+    app.extensions["survey.agency_languages"] = agency_languages

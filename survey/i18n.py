@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from babel import Locale, UnknownLocaleError, support
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import Babel, Domain, get_locale
 
 
@@ -50,8 +50,16 @@ KNOWN: dict[str, Language] = {
 RTL = frozenset(code for code, lang in KNOWN.items() if lang.rtl)
 
 
+def offered_codes() -> list[str]:
+    """The languages offered here: the request's agency's own choice among the deployment's."""
+    languages_of_agency = current_app.extensions.get("survey.agency_languages")
+    if languages_of_agency is not None and has_request_context():
+        return languages_of_agency()
+    return current_app.config["LANGUAGES"]
+
+
 def offered() -> list[Language]:
-    return [KNOWN[code] for code in current_app.config["LANGUAGES"] if code in KNOWN]
+    return [KNOWN[code] for code in offered_codes() if code in KNOWN]
 
 
 def html_lang(code: str) -> str:
@@ -70,7 +78,7 @@ def select_locale() -> str:
 
 
 def _choose() -> str:
-    codes = current_app.config["LANGUAGES"]
+    codes = offered_codes()
     chosen = session.get("lang")
     if chosen in codes:
         return chosen
@@ -79,7 +87,8 @@ def _choose() -> str:
     best = request.accept_languages.best_match(list(tags), default=None)
     if best:
         return tags[best]
-    return current_app.config["DEFAULT_LANGUAGE"]
+    default = current_app.config["DEFAULT_LANGUAGE"]
+    return default if default in codes or not codes else codes[0]
 
 
 def current_code() -> str | None:

@@ -88,6 +88,10 @@ class Role(enum.StrEnum):
     INVESTIGATOR = "investigator"
 
 
+#: The one role of a campaign account (agency None): it runs the campaign console, never an agency's pages.
+CAMPAIGN_ROLE = "campaign"
+
+
 class WaveMode(enum.StrEnum):
     INVITATION = "invitation"
     OPEN_LINK = "open_link"
@@ -163,6 +167,15 @@ class Agency(Base):
     # The name, city and address as each language writes them ({"ar": {"name": ...}}); a
     # language or text not given here shows the fields above.
     texts: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict)
+    # Hosting a campaign (SURVEY_AGENCY_ADDRESSES=path or host): the agency's own host name in
+    # host mode; the languages it offers (None: every language the deployment offers); the
+    # districts its waves start with; whether it chose to be named on the campaign page and in
+    # other agencies' benchmarks; and the peer group the campaign put it in (e.g. "small-city").
+    host: Mapped[str | None] = mapped_column(String(253), unique=True)
+    languages: Mapped[list[str] | None] = mapped_column(JSON)
+    districts: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    listed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    peer_group: Mapped[str | None] = mapped_column(String(64))
 
     waves: Mapped[list[Wave]] = relationship(back_populates="agency")
 
@@ -396,11 +409,17 @@ class PopulationTarget(Base):
 
 
 class StaffUser(Base):
+    """A staff account of one agency, with its roles there; a campaign account has no agency.
+
+    The same email may hold an account at several agencies: each is its own account, with its
+    own password and roles, and signs in only at its agency's address.
+    """
+
     __tablename__ = "staff_user"
-    __table_args__ = (UniqueConstraint("email"),)
+    __table_args__ = (UniqueConstraint("agency_id", "email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -489,10 +508,16 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_event"
     # A complaint's history page reads its events by object: without this index it scanned the log.
-    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
+    # Each agency has its own chain (the campaign's events, agency None, another): ``seq`` counts
+    # 1, 2, 3 ... within it, so a deleted event shows as a gap without reading other agencies' rows.
+    __table_args__ = (
+        Index("ix_audit_event_object", "object_type", "object_id"),
+        Index("ix_audit_event_agency_seq", "agency_id", "seq"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     action: Mapped[str] = mapped_column(String(64))

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ..context import current_agency
 from ..db import db
+from ..i18n import offered_codes
 from ..models import Wave, WaveMode
 from ..security import is_safe_next
 
@@ -43,7 +44,7 @@ def privacy():
 def set_language():
     """Remember the visitor's language choice (a form, so it works without JavaScript)."""
     code = request.form.get("lang", "")
-    if code not in current_app.config["LANGUAGES"]:
+    if code not in offered_codes():
         abort(400)
     session["lang"] = code
     target = request.form.get("next")

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import throttle
-from ..auth import current_user, hash_password, record_role_change, role_changes, roles_required
+from ..auth import current_user, hash_password, record_role_change, role_changes, roles_required, sign_in_account
 from ..context import current_agency
 from ..db import db
 from ..menu import register
@@ -22,7 +22,9 @@ register(_l("Staff accounts"), "staff.users", (Role.ADMIN,), order=90)
 def _taken(except_id: int | None = None) -> set[str]:
     return {
         email.lower()
-        for uid, email in db.session.execute(select(StaffUser.id, StaffUser.email)).all()
+        for uid, email in db.session.execute(
+            select(StaffUser.id, StaffUser.email).where(StaffUser.agency_id == current_agency().id)
+        ).all()
         if uid != except_id
     }
 
@@ -33,7 +35,8 @@ def users():
     people = db.session.scalars(
         select(StaffUser).where(StaffUser.agency_id == current_agency().id).order_by(StaffUser.name)
     ).all()
-    locked = throttle.locked_accounts(throttle.SIGNIN, [p.email for p in people])
+    keys = {sign_in_account(p.email, p.agency_id): p.email for p in people}
+    locked = {keys[key] for key in throttle.locked_accounts(throttle.SIGNIN, keys)}
     return render_template(
         "staff/users.html", people=people, role_labels=ROLE_LABELS, locked=locked,
         changes=role_changes(current_agency().id),
@@ -95,7 +98,7 @@ def user_edit(user_id: int):
                 person.totp_secret = None
                 person.totp_last_step = None
             if form.unlock.data:
-                throttle.forget_account(throttle.SIGNIN, person.email, everywhere=True)
+                throttle.forget_account(throttle.SIGNIN, sign_in_account(person.email, person.agency_id), everywhere=True)
             record_role_change(person, before, me)
             if signed_out and person.id != me.id:
                 # A changed password, roles or second factor takes effect at once on every device.
@@ -103,5 +106,5 @@ def user_edit(user_id: int):
             db.session.commit()
             flash(_("The account for %(email)s is saved.", email=person.email), "success")
             return redirect(url_for("staff.users"), code=303)
-    locked = bool(throttle.locked_accounts(throttle.SIGNIN, [person.email]))
+    locked = bool(throttle.locked_accounts(throttle.SIGNIN, [sign_in_account(person.email, person.agency_id)]))
     return render_template("staff/user_form.html", form=form, person=person, locked=locked)

@@ -158,4 +158,4 @@ def totp_enrol():
     )
 
 
-from . import admin, exports, invitations, rates, targets, waves  # noqa: E402,F401  (register routes)
+from . import admin, exports, invitations, rates, settings, targets, waves  # noqa: E402,F401  (register routes)

@@ -155,6 +155,9 @@ def _render_form(form: WaveForm, wave: Wave | None, copied_from: Wave | None = N
 @roles_required(Role.SURVEY_MANAGER)
 def wave_new():
     form = WaveForm(versions=_versions(), taken_slugs=_slugs())
+    if not form.is_submitted() and current_agency().districts:
+        # A first wave starts with the agency's districts (their populations still to fill in).
+        form.strata.data = "\n".join(current_agency().districts)
     if form.validate_on_submit():
         wave = Wave(agency_id=current_agency().id, strata=[])
         _apply(form, wave)

@@ -42,6 +42,8 @@ INTENDED: dict[str, frozenset[Role]] = {
     "staff.rates": frozenset({MANAGER, ANALYST}),
     "staff.export": frozenset({ANALYST}),
     "staff.targets": frozenset({ANALYST, MANAGER}),
+    "staff.settings": frozenset({ADMIN}),
+    "staff.settings_texts": frozenset({ADMIN}),
     # complaints (issue 4): investigators only; no other role is implied
     "complaint_staff.queue": frozenset({INVESTIGATOR}),
     "complaint_staff.intake": frozenset({INVESTIGATOR}),
@@ -87,7 +89,7 @@ def url_values(app, make_wave, make_staff, add_response):
         db.session.add(complaint)
         db.session.commit()
         complaint_id = complaint.id
-    return {"slug": wave.slug, "user_id": someone.id, "complaint_id": complaint_id, "token": "no-such-batch"}
+    return {"slug": wave.slug, "user_id": someone.id, "complaint_id": complaint_id, "token": "no-such-batch", "lang": "es"}
 
 
 def test_every_staff_route_is_declared(app):

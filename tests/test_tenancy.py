@@ -1,0 +1,131 @@
+"""Several agencies in one deployment: each request finds its agency by its address, and each
+agency's staff, sessions and pages stay its own (survey/tenancy.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from survey.auth import hash_password
+from survey.db import db
+from survey.models import Agency, Role, StaffUser
+from tests.conftest import PASSWORD, make_test_app
+
+
+def _agency(slug: str, name: str, **fields) -> Agency:
+    agency = Agency(slug=slug, name=name, city=name.split()[0], **fields)
+    db.session.add(agency)
+    db.session.flush()
+    return agency
+
+
+def _staff(agency: Agency | None, email: str, *roles: str) -> StaffUser:
+    user = StaffUser(agency_id=agency.id if agency else None, email=email, name=email.split("@")[0],
+                     password_hash=hash_password(PASSWORD), roles=list(roles))
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@pytest.fixture
+def two(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """A path-mode deployment with Riverton and Lakeside, each with an admin of the same email."""
+    app = make_test_app(database_url, tmp_path, AGENCY_ADDRESSES="path")
+    with app.app_context():
+        river = _agency("riverton", "Riverton Police Department")
+        lake = _agency("lakeside", "Lakeside Police Department", languages=["en", "es"])
+        _staff(river, "chief@example.org", "admin")
+        _staff(lake, "chief@example.org", "admin")
+        _staff(lake, "only-lake@example.org", "analyst")
+        db.session.commit()
+    yield app
+    app.extensions["survey.db"]["engine"].dispose()
+
+
+def _sign_in(client, prefix: str, email: str) -> int:
+    response = client.post(f"{prefix}/staff/sign-in", data={"email": email, "password": PASSWORD})
+    return response.status_code if response.status_code != 303 else 303
+
+
+def test_each_address_shows_its_own_agency(two):
+    client = two.test_client()
+    assert "Riverton Police Department" in client.get("/a/riverton/").get_data(as_text=True)
+    page = client.get("/a/lakeside/").get_data(as_text=True)
+    assert "Lakeside Police Department" in page and "Riverton" not in page
+    # Links on an agency's page stay under its prefix.
+    assert 'href="/a/lakeside/complaints/' in page or 'action="/a/lakeside/' in page
+
+
+def test_unknown_or_missing_agency_is_not_found(two):
+    client = two.test_client()
+    assert client.get("/a/nowhere/").status_code == 404
+    assert client.get("/survey/").status_code == 404
+    assert client.get("/staff/sign-in").status_code == 404
+    assert client.get("/a/riverton").status_code == 308
+    assert client.get("/public/healthz").status_code in (200, 404)
+    assert client.get("/healthz").status_code == 200
+
+
+def test_languages_are_the_agencys_own(two):
+    client = two.test_client()
+    assert client.post("/a/lakeside/language", data={"lang": "ar"}).status_code == 400
+    assert client.post("/a/riverton/language", data={"lang": "ar"}).status_code == 303
+    page = client.get("/a/lakeside/").get_data(as_text=True)
+    assert 'value="ar"' not in page
+
+
+def test_accounts_sign_in_only_at_their_own_agency(two):
+    client = two.test_client()
+    assert _sign_in(client, "/a/riverton", "only-lake@example.org") == 200  # refused: same page again
+    assert client.get("/a/riverton/staff/").status_code == 302
+    assert _sign_in(client, "/a/lakeside", "only-lake@example.org") == 303
+    assert client.get("/a/lakeside/staff/").status_code == 200
+
+
+def test_a_session_at_one_agency_is_no_one_at_another(two):
+    client = two.test_client()
+    assert _sign_in(client, "/a/lakeside", "chief@example.org") == 303
+    assert client.get("/a/lakeside/staff/users").status_code == 200
+    # The cookie is kept to /a/lakeside/: Riverton never receives it.
+    cookie = client.get_cookie("s", path="/a/lakeside/")
+    assert cookie is not None and cookie.path == "/a/lakeside/"
+    assert client.get("/a/riverton/staff/users").status_code == 302
+    # Even carried over by hand, Lakeside's session is no one at Riverton.
+    client.set_cookie("s", cookie.value, path="/a/riverton/")
+    response = client.get("/a/riverton/staff/users")
+    assert response.status_code == 302 and "/a/riverton/staff/sign-in" in response.headers["Location"]
+
+
+def test_single_mode_keeps_todays_addresses(app, agency, client, make_staff):
+    assert "Testville Police Department" in client.get("/").get_data(as_text=True)
+    assert client.get("/a/testville/").status_code == 404
+    user = make_staff(Role.ADMIN)
+    response = client.post("/staff/sign-in", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 303
+
+
+def test_host_mode_finds_the_agency_by_host(database_url, tmp_path):
+    app = make_test_app(database_url, tmp_path, AGENCY_ADDRESSES="host", CAMPAIGN_HOST="campaign.example")
+    with app.app_context():
+        _agency("riverton", "Riverton Police Department", host="survey.riverton.example")
+        _agency("lakeside", "Lakeside Police Department", host="survey.lakeside.example")
+        db.session.commit()
+    client = app.test_client()
+    page = client.get("/", base_url="https://survey.lakeside.example").get_data(as_text=True)
+    assert "Lakeside Police Department" in page and "Riverton" not in page
+    assert client.get("/", base_url="https://unknown.example").status_code == 404
+    assert client.get("/survey/", base_url="https://campaign.example").status_code == 404
+    app.extensions["survey.db"]["engine"].dispose()
+
+
+def test_wrong_passwords_at_one_agency_do_not_lock_the_same_email_at_another(two):
+    client = two.test_client()
+    for _ in range(6):
+        client.post("/a/lakeside/staff/sign-in", data={"email": "chief@example.org", "password": "wrong-password-123"})
+    # Lakeside's account is locked from here: even the right password is refused...
+    assert _sign_in(client, "/a/lakeside", "chief@example.org") == 200
+    # ...while the same email's account at Riverton signs in at once.
+    assert _sign_in(client, "/a/riverton", "chief@example.org") == 303
