@@ -55,7 +55,8 @@ SECRET = "bench-campaign-secret-" + "s" * 40
 CODE_KEY = "bench-campaign-codes-" + "h" * 40
 #: Tables in the order they are written (parents first), with the columns the loader fills.
 COLUMNS = {
-    "agency": "id slug name city default_language phone address acknowledge_days close_days created_at texts",
+    "agency": ("id slug name city default_language phone address acknowledge_days close_days created_at texts "
+               "host languages districts listed peer_group"),
     "instrument": "id agency_id key title",
     "instrument_version": "id instrument_id version content_hash definition source_file loaded_at",
     "staff_user": "id agency_id email name password_hash roles totp_required active session_version created_at",
@@ -71,7 +72,7 @@ COLUMNS = {
                   "on_behalf wants_contact narrative_enc received_on acknowledged_on review_started_on "
                   "closed_on assigned_to_id follow_version"),
     "complaint_message": "id complaint_id seq author staff_user_id body_enc created_on",
-    "audit_event": "id agency_id at staff_user_id action object_type object_id detail prev_hash hash",
+    "audit_event": "id agency_id seq at staff_user_id action object_type object_id detail prev_hash hash",
 }
 #: Written as preformatted COPY text (the big ones); the rest go through psycopg's write_row.
 BULK = {"invitation", "response", "answer"}
@@ -127,15 +128,16 @@ class Deployment:
     url: str
     folder: Path  # the run's folder: the complaint key file lives here
     name: str
-    agency: str = ""  # the slug SURVEY_AGENCY selects
+    agency: str = ""  # the measured agency's slug
+    addresses: str = "path"  # SURVEY_AGENCY_ADDRESSES: path (/a/<slug>/...) or single (SURVEY_AGENCY)
 
     def env(self) -> dict[str, str]:
         return {"SURVEY_ENV": "production", "SURVEY_DATABASE_URL": self.url, "SURVEY_SECRET_KEY": SECRET,
                 "SURVEY_CODE_HASH_KEY": CODE_KEY, "SURVEY_COMPLAINT_KEY_FILE": str(self.folder / "complaint_keys"),
                 "SURVEY_RESULTS_CACHE_DIR": str(self.folder / self.name / "cache"),
                 "SURVEY_LETTERS_DIR": str(self.folder / self.name / "letters"),
-                "SURVEY_AGENCY": self.agency, "BENCH_AGENCY": self.agency,
-                "FLASK_APP": str(ROOT / "bench" / "campaign_wsgi.py")}
+                "SURVEY_AGENCY_ADDRESSES": self.addresses, "SURVEY_AGENCY": self.agency if self.addresses == "single" else "",
+                "FLASK_APP": "wsgi"}
 
     def app(self, **config: Any):
         """The app in this process (loading, EXPLAIN, the test), configured without the environment."""
@@ -145,7 +147,7 @@ class Deployment:
                            "COMPLAINT_KEY_FILE": str(self.folder / "complaint_keys"),
                            "RESULTS_CACHE_DIR": str(self.folder / self.name / "cache"),
                            "LETTERS_DIR": str(self.folder / self.name / "letters"), "AGENCY": self.agency or None,
-                           **config})
+                           "AGENCY_ADDRESSES": self.addresses, **config})
 
 
 def key_file(folder: Path) -> None:
@@ -212,7 +214,6 @@ class Generator:
         self.languages = [c for c in current_app.config["LANGUAGES"] if c in inst.raw["languages"]]
         self.password_hash = hash_password(PASSWORD)  # argon2 once: every account shares it
         self.now = dt.datetime.now(dt.UTC)
-        self.prev_hash: str | None = None
 
     def next_id(self, table: str) -> int:
         self.ids[table] += 1
@@ -226,8 +227,12 @@ class Generator:
         aid = self.next_id("agency")
         city = f"Town {k:04d}"
         rows = batch.rows
+        # Agencies differ in size: most are small towns, a few are cities.
+        factor = float(np.clip(rng.lognormal(-1.0, 1.0), 0.05, 8.0))
+        districts = {name: max(500, int(pop * factor)) for name, pop in DISTRICTS.items()}
         rows["agency"].append((aid, slug, f"{city} Police Department", city, "en", f"555-{k % 10000:04d}",
-                               f"{k} Main Street, {city}", 7, 90, self.now, "{}"))
+                               f"{k} Main Street, {city}", 7, 90, self.now, "{}", f"{slug}.bench.example", None,
+                               json.dumps(list(districts)), k % 3 == 0, "city" if factor > 1 else "town"))
         iid = self.next_id("instrument")
         rows["instrument"].append((iid, aid, self.inst.key, self.inst.title.get("en", self.inst.key)))
         vid = self.next_id("instrument_version")
@@ -240,9 +245,6 @@ class Generator:
             staff[role] = self.next_id("staff_user")
             rows["staff_user"].append((staff[role], aid, f"{role}@{slug}.example", f"{role.title()} {k}",
                                        self.password_hash, json.dumps(roles), False, True, 1, self.now))
-        # Agencies differ in size: most are small towns, a few are cities.
-        factor = float(np.clip(rng.lognormal(-1.0, 1.0), 0.05, 8.0))
-        districts = {name: max(500, int(pop * factor)) for name, pop in DISTRICTS.items()}
         self._targets(aid, districts, rows)
         areas = neighbourhoods(self.seed + k, districts)
         today = dt.datetime.now(dt.UTC).date()
@@ -326,27 +328,39 @@ class Generator:
             f"{ids[i]}\t{wid}\t{districts_list[i]}\t{resp_area[i]}\t{languages[i]}\t{channels[i]}\t"
             f"{prob[districts_list[i]]!r}\tprobability\t{weeks[i]}\n" for i in range(n)))
 
-        out: list[str] = []
+        # Answer rows as (respondent, item key, code or text), written respondent by respondent as
+        # the app stores a submitted questionnaire: one response's answers sit together on disk.
+        who: list[np.ndarray] = []
+        keys: list[str] = []
+        values: list[list] = []
         prefer = rng.random((len(sim.codes), n)) < 0.015
-        for j, (key, values) in enumerate(sim.codes.items()):
+        for j, (key, codes) in enumerate(sim.codes.items()):
             keep = ~sim.skip[key]
             if self.inst.items[key].show_if:
                 keep &= sim.contact
             where = np.nonzero(keep)[0]
-            codes = np.where(prefer[j], PREFER_NOT_TO_SAY, values)[where].tolist()
-            out.append("".join(f"{ids[i]}\t{key}\t0\t{c}\t\\N\n" for i, c in zip(where.tolist(), codes, strict=True)))
-        contact_any = np.where(sim.contact, sim.contact_kind, 9).tolist()
-        out.append("".join(f"{ids[i]}\tcontact_any\t0\t{c}\t\\N\n" for i, c in enumerate(contact_any)))
+            who.append(where)
+            keys += [key] * where.size
+            values += np.where(prefer[j], PREFER_NOT_TO_SAY, codes)[where].tolist()
+        who.append(np.arange(n))
+        keys += ["contact_any"] * n
+        values += np.where(sim.contact, sim.contact_kind, 9).tolist()
         pick = rng.integers(0, 4, n).tolist()
         race = sim.race.tolist()
-        told = np.nonzero(~sim.skip["age_band"])[0].tolist()  # the same residents skip every "about you" item
-        out.append("".join(
-            f"{ids[i]}\trace_eth\t0\t{RACE_OPTION[RACE_GROUPS[race[i]]][pick[i] % len(RACE_OPTION[RACE_GROUPS[race[i]]])]}\t\\N\n"
-            for i in told))
+        told = np.nonzero(~sim.skip["age_band"])[0]  # the same residents skip every "about you" item
+        who.append(told)
+        keys += ["race_eth"] * told.size
+        values += [RACE_OPTION[RACE_GROUPS[race[i]]][pick[i] % len(RACE_OPTION[RACE_GROUPS[race[i]]])] for i in told.tolist()]
         issues = ["Speeding cars", "Break-ins", "Drug dealing near the park", "Noise at night", "Response times"]
-        wrote = np.nonzero(rng.random(n) < 0.15)[0].tolist()
-        which = rng.integers(0, len(issues), len(wrote)).tolist()
-        out.append("".join(f"{ids[i]}\ttop_issue\t0\t\\N\t{issues[w]}\n" for i, w in zip(wrote, which, strict=True)))
+        wrote = np.nonzero(rng.random(n) < 0.15)[0]
+        who.append(wrote)
+        keys += ["top_issue"] * wrote.size
+        values += [issues[w] for w in rng.integers(0, len(issues), wrote.size).tolist()]
+        respondent = np.concatenate(who)
+        order = np.argsort(respondent, kind="stable").tolist()
+        respondent = respondent.tolist()
+        out = [f"{ids[respondent[r]]}\t{keys[r]}\t0\t{values[r]}\t\\N\n" if keys[r] != "top_issue"
+               else f"{ids[respondent[r]]}\ttop_issue\t0\t\\N\t{values[r]}\n" for r in order]
         batch.text["answer"].append("".join(out))
 
         lines = []
@@ -418,16 +432,17 @@ class Generator:
                           (closed, 18, "complaint.status", {"old": "under_review" if review else "acknowledged",
                                                             "new": "closed", "disposition": disposition})]
             events += [(day, hour, s, ids[n], action, detail) for s, (day, hour, action, detail) in enumerate(steps)]
-        # The chain runs in id order across the whole log, as audit.record appends it.
-        for day, hour, _s, cid, action, detail in sorted(events, key=lambda e: (e[0], e[1], e[2])):
-            event = AuditEvent(id=self.next_id("audit_event"), agency_id=aid,
+        # The agency's own chain, in time order, as audit.record appends it.
+        prev = audit.GENESIS
+        for seq, (day, hour, _s, cid, action, detail) in enumerate(sorted(events, key=lambda e: e[:3]), start=1):
+            event = AuditEvent(id=self.next_id("audit_event"), agency_id=aid, seq=seq,
                                at=dt.datetime.combine(day, dt.time(hour, int(rng.integers(0, 60))), tzinfo=dt.UTC),
                                staff_user_id=investigator, action=action, object_type="complaint", object_id=cid,
                                detail=detail)
-            prev = self.prev_hash or audit.GENESIS
-            self.prev_hash = audit.chain_hash(prev, event)
-            batch.rows["audit_event"].append((event.id, aid, event.at, investigator, action, "complaint", cid,
-                                              json.dumps(detail), prev, self.prev_hash))
+            event.hash = audit.chain_hash(prev, event)
+            batch.rows["audit_event"].append((event.id, aid, seq, event.at, investigator, action, "complaint", cid,
+                                              json.dumps(detail), prev, event.hash))
+            prev = event.hash
 
 
 @dataclass
@@ -504,7 +519,10 @@ def load_database(server: str, name: str, folder: Path, agencies: list[int], *, 
     dep = Deployment(url, folder, name)
     stats_file = folder / f"{name}.json"
     if reuse and agencies_in(url) == len(agencies) and stats_file.exists():
+        from survey import migrate
+
         echo(f"{name}: reusing {len(agencies):,} agencies")
+        migrate.upgrade(url)  # a migration added since the load (an index) applies to the loaded rows
         return dep, LoadStats(**json.loads(stats_file.read_text()))
     recreate(server, name)
     app = dep.app()
@@ -582,8 +600,10 @@ def warm(dep: Deployment) -> float:
     import subprocess
 
     start = time.perf_counter()
+    # The command has no agency option: it warms the agency SURVEY_AGENCY names, in single mode.
+    env = {**os.environ, **dep.env(), "SURVEY_AGENCY_ADDRESSES": "single", "SURVEY_AGENCY": dep.agency}
     done = subprocess.run([str(Path(sys.executable).parent / "flask"), "results-warm"], cwd=ROOT,
-                          env={**os.environ, **dep.env()}, capture_output=True, text=True, check=False)
+                          env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"flask results-warm failed on {dep.name}: {done.stderr[-3000:]}")
     return time.perf_counter() - start
@@ -606,7 +626,34 @@ class Measured:
         return out
 
 
-def measure(deps: list[Deployment], slug: str, prefix: str, rounds: int, warmup: int = 2,
+def add_response(url: str, slug: str) -> str:
+    """One more response in the agency's open wave (a copy of one of its answer sets), as a
+    resident's submit makes: the wave's cached results no longer match, Compare computes them again."""
+    import psycopg
+
+    from survey.models import random_id
+
+    with psycopg.connect(libpq(url)) as conn:
+        wave_id, source = conn.execute(
+            "SELECT w.id, r.id FROM wave w JOIN agency a ON a.id = w.agency_id JOIN response r ON r.wave_id = w.id "
+            "WHERE a.slug = %s ORDER BY w.opens_on DESC, r.id LIMIT 1", (slug,)).fetchone()
+        rid = random_id()
+        conn.execute("INSERT INTO response (id, wave_id, stratum, area, language, channel, selection_probability, "
+                     "sample, submitted_on) SELECT %s, wave_id, stratum, area, language, channel, selection_probability, "
+                     "sample, submitted_on FROM response WHERE id = %s", (rid, source))
+        conn.execute("INSERT INTO answer (response_id, item_key, ordinal, code, text) "
+                     "SELECT %s, item_key, ordinal, code, text FROM answer WHERE response_id = %s", (rid, source))
+    return rid
+
+
+def remove_responses(url: str, ids: list[str]) -> None:
+    import psycopg
+
+    with psycopg.connect(libpq(url)) as conn:
+        conn.execute("DELETE FROM response WHERE id = ANY(%s)", (ids,))  # their answers go with them (CASCADE)
+
+
+def measure(deps: list[Deployment], slug: str, prefix: str, rounds: int, warmup: int = 2, cold_rounds: int = 0,
             echo=print) -> tuple[Measured, list[str]]:
     """Serve every deployment with gunicorn at once; time each page on each, interleaved."""
     from tests.reliability.harness import Gunicorn
@@ -615,8 +662,7 @@ def measure(deps: list[Deployment], slug: str, prefix: str, rounds: int, warmup:
     try:
         clients = {}
         for dep in deps:
-            server = Gunicorn(dep, dep.folder / f"{dep.name}.gunicorn.log", app_spec="campaign_wsgi:app",
-                              pythonpath=(ROOT / "bench",))
+            server = Gunicorn(dep, dep.folder / f"{dep.name}.gunicorn.log")
             server.start(timeout=120)
             servers.append(server)
             staff, public = Client(server.port), Client(server.port)
@@ -638,6 +684,23 @@ def measure(deps: list[Deployment], slug: str, prefix: str, rounds: int, warmup:
                         raise RuntimeError(f"{dep.name} {path} does not show {town}: another agency's page?")
                     if r >= warmup:
                         times[dep.name][page].append(took)
+        # Compare after a new response: the open wave's results are computed again from its rows.
+        compare = dict(staff_pages)["compare"]
+        if cold_rounds:
+            order.append("staff: compare, new answer")
+            for dep in deps:
+                times[dep.name]["staff: compare, new answer"] = []
+        added: dict[str, list[str]] = {dep.name: [] for dep in deps}
+        for r in range(cold_rounds):
+            for dep in (deps if r % 2 == 0 else list(reversed(deps))):
+                added[dep.name].append(add_response(dep.url, slug))
+                status, text, took = clients[dep.name][0].get(compare)
+                if status != 200:
+                    raise RuntimeError(f"{dep.name} {compare}: HTTP {status}: {text[:300]}")
+                times[dep.name]["staff: compare, new answer"].append(took)
+        for dep in deps:  # the agency stays the same rows in every database, run after run
+            if added[dep.name]:
+                remove_responses(dep.url, added[dep.name])
         return Measured(times), order
     finally:
         for server in servers:
@@ -687,16 +750,21 @@ def explain(dep: Deployment, slug: str, prefix: str, min_ms: float = 0.0, echo=p
                 echo(f"  (could not explain a statement of {page}: {exc})")
                 continue
             conn.rollback()
-            scans = [n for n in _nodes(plan["Plan"]) if n["Node Type"] == "Seq Scan" and n.get("Relation Name") in big_tables]
-            found.append((plan["Execution Time"], page, statement, scans, plan))
-        for ms, page, statement, scans, _plan in sorted(found, key=lambda f: -f[0]):
-            if ms < min_ms and not scans:
+            scans = [n for n in _nodes(plan["Plan"]) if n.get("Relation Name")]
+            wide = [n for n in scans if n["Node Type"] == "Seq Scan" and n["Relation Name"] in big_tables]
+            found.append((plan["Execution Time"], page, statement, scans, wide))
+        for ms, page, statement, scans, wide in sorted(found, key=lambda f: -f[0]):
+            if ms < min_ms and not wide:
                 continue
             flat = " ".join(statement.split())
-            echo(f"{ms:9.2f} ms  {page}: {flat[:220]}")
-            for s in scans:
-                echo(f"             Seq Scan on {s['Relation Name']}: {s.get('Actual Rows', '?')} rows kept, "
-                     f"{s.get('Rows Removed by Filter', 0)} removed by filter")
+            echo(f"{ms:9.2f} ms  {page}: {flat[:160]}")
+            for n in scans:
+                how = f"{n['Node Type']} using {n['Index Name']}" if n.get("Index Name") else n["Node Type"]
+                removed = n.get("Rows Removed by Filter", 0) + n.get("Rows Removed by Index Recheck", 0)
+                echo(f"             {how} on {n['Relation Name']}: {n.get('Actual Rows', '?')} rows x "
+                     f"{n.get('Actual Loops', 1)}, {removed} removed by filter, "
+                     f"{n.get('Shared Hit Blocks', 0)} + {n.get('Shared Read Blocks', 0)} blocks hit + read"
+                     + ("  <- every agency's rows" if n in wide else ""))
 
 
 def _nodes(plan: dict) -> Iterator[dict]:
@@ -722,6 +790,7 @@ def run_size(args, folder: Path, size: int, alone: Deployment) -> dict[str, Any]
     big, stats = load_database(args.server, f"bench_campaign_{size}", folder, list(range(size)), seed=args.seed,
                                waves=args.waves, per_wave=args.per_wave, reuse=args.reuse)
     big.agency = alone.agency = slug
+    big.addresses = alone.addresses = args.addresses
     rows = stats.rows
     print(f"\n== {size:,} agencies: {rows['response']:,} responses, {rows['answer']:,} answers, "
           f"{rows['invitation']:,} invitations, {rows['complaint']:,} complaints, {rows['audit_event']:,} audit events, "
@@ -731,7 +800,7 @@ def run_size(args, folder: Path, size: int, alone: Deployment) -> dict[str, Any]
     for dep in (big, alone):
         print(f"flask results-warm on {dep.name}: {warm(dep):.1f} s")
     prefix = f"/a/{slug}" if args.addresses == "path" else ""
-    result, order = measure([big, alone], slug, prefix, args.rounds)
+    result, order = measure([big, alone], slug, prefix, args.rounds, cold_rounds=args.cold_rounds)
     print(f"\n{slug} on {size:,} agencies and alone, {args.rounds} rounds each, interleaved; seconds")
     print(f"{'page':<26} {'big p50':>8} {'p95':>7} {'alone p50':>10} {'p95':>7} {'ratio p50':>10} {'p95':>6}")
     ratios = []
@@ -754,16 +823,19 @@ def main() -> int:
     parser.add_argument("--per-wave", type=int, default=500)
     parser.add_argument("--agency", type=int, default=5, help="index of the measured agency (agency-0005)")
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--cold-rounds", type=int, default=5,
+                        help="times Compare after a new response (its wave computed again) this many times")
     parser.add_argument("--seed", type=int, default=20261202)
     parser.add_argument("--server", default=os.environ.get("BENCH_DATABASE_SERVER", SERVER),
                         help="any database URL on the PostgreSQL server to create the bench databases on")
-    parser.add_argument("--addresses", choices=["single", "path"], default="single",
+    parser.add_argument("--addresses", choices=["single", "path"], default="path",
                         help="single: SURVEY_AGENCY selects the agency; path: pages under /a/<slug>/")
     parser.add_argument("--reuse", action="store_true", help="keep a database already loaded at that size")
     parser.add_argument("--folder", type=Path, help="keys, caches and load figures (default: a temporary folder; "
                                                     "--reuse needs the same folder as the load)")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN the pages' queries on the big database")
     parser.add_argument("--explain-ms", type=float, default=1.0, help="print plans at least this slow")
+    parser.add_argument("--load-only", action="store_true", help="load (or keep, with --reuse) and stop")
     args = parser.parse_args()
     sizes = [int(s) for s in args.growth.split(",")] if args.growth else [args.agencies]
     folder = args.folder or Path(tempfile.mkdtemp(prefix="bench-campaign-"))
@@ -775,9 +847,17 @@ def main() -> int:
                                  waves=args.waves, per_wave=args.per_wave, reuse=args.reuse)
     alone.agency = slug_of(measured_k)
     args.agency = measured_k
+    if args.load_only:
+        for size in sizes:
+            _dep, stats = load_database(args.server, f"bench_campaign_{size}", folder, list(range(size)), seed=args.seed,
+                                        waves=args.waves, per_wave=args.per_wave, reuse=args.reuse)
+            print(f"{size:,} agencies: load {stats.seconds:.1f} s + VACUUM ANALYZE {stats.vacuum_seconds:.1f} s, "
+                  f"{human(stats.bytes)}, rows {stats.rows}")
+        return 0
     results = [run_size(args, folder, size, alone) for size in sizes]
     if len(results) > 1:
-        key = ["staff: dashboard", "staff: compare", "staff: complaints list", "staff: one complaint",
+        key = ["staff: dashboard", "staff: compare", "staff: compare, new answer", "staff: complaints list",
+               "staff: one complaint",
                "public: public results", "public: complaint data"]
         print("\nGrowth curve: p50 seconds on the big database (big / alone), same run per size\n")
         print("| agencies | responses | answer rows | load | database | " + " | ".join(key) + " | median ratio |")
