@@ -34,6 +34,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -130,11 +131,12 @@ class Deployment:
     name: str
     agency: str = ""  # the measured agency's slug
     addresses: str = "path"  # SURVEY_AGENCY_ADDRESSES: path (/a/<slug>/...) or single (SURVEY_AGENCY)
+    cache: str = ""  # the results cache's folder name, when not the database's
 
     def env(self) -> dict[str, str]:
         return {"SURVEY_ENV": "production", "SURVEY_DATABASE_URL": self.url, "SURVEY_SECRET_KEY": SECRET,
                 "SURVEY_CODE_HASH_KEY": CODE_KEY, "SURVEY_COMPLAINT_KEY_FILE": str(self.folder / "complaint_keys"),
-                "SURVEY_RESULTS_CACHE_DIR": str(self.folder / self.name / "cache"),
+                "SURVEY_RESULTS_CACHE_DIR": str(self.folder / (self.cache or self.name) / "cache"),
                 "SURVEY_LETTERS_DIR": str(self.folder / self.name / "letters"),
                 "SURVEY_AGENCY_ADDRESSES": self.addresses, "SURVEY_AGENCY": self.agency if self.addresses == "single" else "",
                 "FLASK_APP": "wsgi"}
@@ -145,7 +147,7 @@ class Deployment:
 
         return create_app({"DATABASE_URL": self.url, "SECRET_KEY": SECRET, "CODE_HASH_KEY": CODE_KEY,
                            "COMPLAINT_KEY_FILE": str(self.folder / "complaint_keys"),
-                           "RESULTS_CACHE_DIR": str(self.folder / self.name / "cache"),
+                           "RESULTS_CACHE_DIR": str(self.folder / (self.cache or self.name) / "cache"),
                            "LETTERS_DIR": str(self.folder / self.name / "letters"), "AGENCY": self.agency or None,
                            "AGENCY_ADDRESSES": self.addresses, **config})
 
@@ -513,7 +515,7 @@ def _copy(conn, batch: Batch) -> None:
 
 
 def load_database(server: str, name: str, folder: Path, agencies: list[int], *, seed: int, waves: int,
-                  per_wave: int, reuse: bool, echo=print) -> tuple[Deployment, LoadStats | None]:
+                  per_wave: int, reuse: bool, revision: str = "head", echo=print) -> tuple[Deployment, LoadStats | None]:
     """The database ``name`` holding ``agencies`` (loaded now, or kept from an earlier run with --reuse)."""
     url = database_url(server, name)
     dep = Deployment(url, folder, name)
@@ -522,7 +524,7 @@ def load_database(server: str, name: str, folder: Path, agencies: list[int], *, 
         from survey import migrate
 
         echo(f"{name}: reusing {len(agencies):,} agencies")
-        migrate.upgrade(url)  # a migration added since the load (an index) applies to the loaded rows
+        migrate.upgrade(url, revision)  # a migration added since the load (an index) applies to the loaded rows
         return dep, LoadStats(**json.loads(stats_file.read_text()))
     recreate(server, name)
     app = dep.app()
@@ -686,10 +688,14 @@ def measure(deps: list[Deployment], slug: str, prefix: str, rounds: int, warmup:
                         times[dep.name][page].append(took)
         # Compare after a new response: the open wave's results are computed again from its rows.
         compare = dict(staff_pages)["compare"]
+        # The export download reads every answer of both waves, whatever is cached.
+        export = dict(staff_pages)["exports"]
+        waves = urllib.parse.parse_qs(urllib.parse.urlsplit(compare).query)["waves"]
         if cold_rounds:
-            order.append("staff: compare, new answer")
+            order += ["staff: compare, new answer", "staff: export download"]
             for dep in deps:
                 times[dep.name]["staff: compare, new answer"] = []
+                times[dep.name]["staff: export download"] = []
         added: dict[str, list[str]] = {dep.name: [] for dep in deps}
         for r in range(cold_rounds):
             for dep in (deps if r % 2 == 0 else list(reversed(deps))):
@@ -698,6 +704,13 @@ def measure(deps: list[Deployment], slug: str, prefix: str, rounds: int, warmup:
                 if status != 200:
                     raise RuntimeError(f"{dep.name} {compare}: HTTP {status}: {text[:300]}")
                 times[dep.name]["staff: compare, new answer"].append(took)
+                staff = clients[dep.name][0]
+                token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', staff.get(export)[1]).group(1)
+                body = urllib.parse.urlencode([("csrf_token", token), *[("waves", w) for w in waves]]).encode()
+                status, text, took = staff.request("POST", export, body)
+                if status != 200 or not text.startswith("PK"):
+                    raise RuntimeError(f"{dep.name} export: HTTP {status}: {text[:300]}")
+                times[dep.name]["staff: export download"].append(took)
         for dep in deps:  # the agency stays the same rows in every database, run after run
             if added[dep.name]:
                 remove_responses(dep.url, added[dep.name])
@@ -751,7 +764,9 @@ def explain(dep: Deployment, slug: str, prefix: str, min_ms: float = 0.0, echo=p
                 continue
             conn.rollback()
             scans = [n for n in _nodes(plan["Plan"]) if n.get("Relation Name")]
-            wide = [n for n in scans if n["Node Type"] == "Seq Scan" and n["Relation Name"] in big_tables]
+            # A scan that reads more than a few pages of other agencies' rows (a tiny table is read whole).
+            wide = [n for n in scans if n["Node Type"] == "Seq Scan" and n["Relation Name"] in big_tables
+                    and n.get("Actual Loops", 1) * n.get("Rows Removed by Filter", 0) > 1000]
             found.append((plan["Execution Time"], page, statement, scans, wide))
         for ms, page, statement, scans, wide in sorted(found, key=lambda f: -f[0]):
             if ms < min_ms and not wide:
@@ -788,9 +803,14 @@ def run_size(args, folder: Path, size: int, alone: Deployment) -> dict[str, Any]
     measured_k = min(args.agency, size - 1)
     slug = slug_of(measured_k)
     big, stats = load_database(args.server, f"bench_campaign_{size}", folder, list(range(size)), seed=args.seed,
-                               waves=args.waves, per_wave=args.per_wave, reuse=args.reuse)
+                               waves=args.waves, per_wave=args.per_wave, reuse=args.reuse, revision=args.revision)
     big.agency = alone.agency = slug
     big.addresses = alone.addresses = args.addresses
+    # A results cache of its own for the alone database beside each size, emptied like the big
+    # one's: a result computed in an earlier run is not found again (the cache keys on response counts).
+    alone.cache = f"bench_campaign_alone-beside-{size}"
+    for dep in (big, alone):  # every run starts from `flask results-warm` on an empty cache
+        shutil.rmtree(folder / (dep.cache or dep.name) / "cache", ignore_errors=True)
     rows = stats.rows
     print(f"\n== {size:,} agencies: {rows['response']:,} responses, {rows['answer']:,} answers, "
           f"{rows['invitation']:,} invitations, {rows['complaint']:,} complaints, {rows['audit_event']:,} audit events, "
@@ -835,6 +855,9 @@ def main() -> int:
                                                     "--reuse needs the same folder as the load)")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN the pages' queries on the big database")
     parser.add_argument("--explain-ms", type=float, default=1.0, help="print plans at least this slow")
+    parser.add_argument("--revision", default="head",
+                        help="with --reuse: upgrade reused databases only this far (downgrade them first to "
+                             "measure before a migration, e.g. 0011_campaign)")
     parser.add_argument("--load-only", action="store_true", help="load (or keep, with --reuse) and stop")
     args = parser.parse_args()
     sizes = [int(s) for s in args.growth.split(",")] if args.growth else [args.agencies]
@@ -844,7 +867,7 @@ def main() -> int:
     print(f"{args.waves} waves x {args.per_wave} responses per agency; keys and caches in {folder}")
     measured_k = min(args.agency, min(sizes) - 1)
     alone, stats = load_database(args.server, "bench_campaign_alone", folder, [measured_k], seed=args.seed,
-                                 waves=args.waves, per_wave=args.per_wave, reuse=args.reuse)
+                                 waves=args.waves, per_wave=args.per_wave, reuse=args.reuse, revision=args.revision)
     alone.agency = slug_of(measured_k)
     args.agency = measured_k
     if args.load_only:
