@@ -39,7 +39,7 @@ PORT ?= 5000
 RUN_ENV := SURVEY_PUBLIC_BASE_URL=http://127.0.0.1:$(PORT)
 run: install
 	$(RUN_ENV) $(FLASK) db upgrade
-	$(RUN_ENV) $(FLASK) demo --if-empty --codes 5
+	$(RUN_ENV) $(FLASK) demo --if-empty --peers --codes 5
 	$(RUN_ENV) $(FLASK) results-warm
 	@$(RUN_ENV) $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' INT TERM EXIT; \

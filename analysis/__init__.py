@@ -3,6 +3,7 @@
 Pure functions on a respondent-level table; no web framework, no plotting imports.
 """
 
+from .campaign import agency_index_estimates, campaign_benchmarks, describe_benchmark
 from .changes import adjusted_level, holm_bh, linear_trend, satterthwaite_df, wave_change
 from .compare import adjust_pvalues, compare_waves
 from .design import Calibration, Design, Replicates
@@ -56,6 +57,9 @@ __all__ = [
     "score_index",
     "score_indexes",
     "wave_change",
+    "agency_index_estimates",
+    "campaign_benchmarks",
+    "describe_benchmark",
     "linear_trend",
     "satterthwaite_df",
     "holm_bh",

@@ -2,7 +2,7 @@
 
 Bulk-loads N agencies into their own PostgreSQL database with COPY (no ORM): per agency the
 core instrument and its version, WAVES waves (the older ones closed and published, the newest
-open) with strata and neighbourhoods, PER_WAVE responses a wave with every item answered as the
+open) with strata and neighborhoods, PER_WAVE responses a wave with every item answered as the
 demo's simulated residents answer it (about 25 answer rows each), the invitations they came
 from (a 30 % response rate), population targets, five staff accounts, 10-30 complaints sealed
 with the platform's own keys, their messages and their hash-chained audit events.
@@ -222,7 +222,7 @@ class Generator:
         return self.ids[table]
 
     def agency(self, k: int, batch: Batch) -> None:
-        from survey.demo import DISTRICTS, neighbourhoods
+        from survey.demo import DISTRICTS, neighborhoods
 
         rng = np.random.default_rng(self.seed + 7919 * k)
         slug = slug_of(k)
@@ -248,7 +248,7 @@ class Generator:
             rows["staff_user"].append((staff[role], aid, f"{role}@{slug}.example", f"{role.title()} {k}",
                                        self.password_hash, json.dumps(roles), False, True, 1, self.now))
         self._targets(aid, districts, rows)
-        areas = neighbourhoods(self.seed + k, districts)
+        areas = neighborhoods(self.seed + k, districts)
         today = dt.datetime.now(dt.UTC).date()
         for order in range(self.waves):
             back = self.waves - 1 - order
@@ -261,7 +261,7 @@ class Generator:
             rows["wave"].append((wid, aid, vid, wslug, f"Community survey {start.year} Q{(start.month - 1) // 3 + 1}",
                                  opens, closes, "invitation", json.dumps(self.languages),
                                  json.dumps([c for c in self.languages if c != "en"]), back > 0, self.now,
-                                 "neighbourhood", "invitation", back > 0))
+                                 "neighborhood", "invitation", back > 0))
             for name, pop in districts.items():
                 rows["wave_stratum"].append((self.next_id("wave_stratum"), wid, name, pop))
             for a in areas:
@@ -301,7 +301,7 @@ class Generator:
         from survey.demo import (
             RACE_GROUPS,
             RACE_OPTION,
-            place_in_neighbourhoods,
+            place_in_neighborhoods,
             simulate_residents,
         )
         from survey.instruments import PREFER_NOT_TO_SAY
@@ -314,7 +314,7 @@ class Generator:
         invited = {d: int(round(n / 0.3 * districts[d] / total)) for d in names}
         share = np.array([invited[d] for d in names], dtype=float)
         resp_district = rng.choice(names, size=n, p=share / share.sum())
-        resp_area, effect = place_in_neighbourhoods(rng, resp_district, areas)
+        resp_area, effect = place_in_neighborhoods(rng, resp_district, areas)
         sim = simulate_residents(rng, self.inst, order, resp_district, effect)
 
         ids = _ids(rng, n)

@@ -1,22 +1,22 @@
-"""Simulation: direct against Fay-Herriot estimates for 40 neighbourhoods of a synthetic city with known truth.
+"""Simulation: direct against Fay-Herriot estimates for 40 neighborhoods of a synthetic city with known truth.
 
-The city: 40 neighbourhoods of unequal size (log-normal), each with a known share
+The city: 40 neighborhoods of unequal size (log-normal), each with a known share
 :math:`x_i` of long-tenure residents (the census covariate) and a true mean trust score
 :math:`\\theta_i = 55 + 30(x_i - 0.5) + v_i`, :math:`v_i \\sim N(0, 5^2)`, drawn once
 and then held fixed (the truth every sample is judged against). A resident answers one
 five-point item scored 0, 25, ..., 100: :math:`25\\,\\mathrm{Binomial}(4, \\theta_i/100)`,
 so answers are discrete and bounded like the survey's.
 
-Each sample: 2,000 respondents over the city, falling in a neighbourhood with
-probability proportional to its size (the neighbourhood is not a sampling stratum, so
-its sample size varies from sample to sample, down to 0). Per neighbourhood: the direct
+Each sample: 2,000 respondents over the city, falling in a neighborhood with
+probability proportional to its size (the neighborhood is not a sampling stratum, so
+its sample size varies from sample to sample, down to 0). Per neighborhood: the direct
 estimate (sample mean) with its own variance :math:`s_i^2/n_i` and a t interval; the
 Fay-Herriot EBLUP (REML and ML) on the covariate, fed the direct means and
 variances smoothed by :func:`analysis.smooth_variances`, with intervals
-:math:`\\pm 1.96\\sqrt{\\mathrm{mse}}`; neighbourhoods with no respondent get the
+:math:`\\pm 1.96\\sqrt{\\mathrm{mse}}`; neighborhoods with no respondent get the
 synthetic estimate. Areas are grouped by their expected sample size.
 
-Goals (issue 19): model RMSE below direct RMSE for neighbourhoods under 50 respondents,
+Goals (issue 19): model RMSE below direct RMSE for neighborhoods under 50 respondents,
 model interval coverage 94-96% on average over areas.
 
     python bench/bench_sae.py [--samples 1000] [--seed 19] [--cities 20]
@@ -48,7 +48,7 @@ GROUPS = [(0, 20), (20, 50), (50, 100), (100, 10**9)]
 
 
 def city(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Population shares, covariate and true means of the 40 neighbourhoods."""
+    """Population shares, covariate and true means of the 40 neighborhoods."""
     rng = np.random.default_rng(seed)
     size = rng.lognormal(0.0, 1.0, AREAS)
     x = rng.uniform(0.2, 0.8, AREAS)
@@ -57,7 +57,7 @@ def city(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def draw(rng: np.random.Generator, shares: np.ndarray, theta: np.ndarray, samples: int):
-    """Respondent counts per neighbourhood and answer category, (samples, areas, 5), all at once."""
+    """Respondent counts per neighborhood and answer category, (samples, areas, 5), all at once."""
     n = rng.multinomial(RESPONDENTS, shares, size=samples)
     p = theta / 100.0
     cat = stats.binom.pmf(np.arange(5)[None, :], 4, p[:, None])  # (areas, 5)
@@ -120,11 +120,11 @@ def report(out: dict[str, np.ndarray]) -> list[str]:
     )
     small = en < 50
     worse = int((rmse["REML"][small] >= rmse["direct"][small]).sum())
-    lines.append(f"neighbourhoods under 50 where the model's RMSE is not below direct: {worse} of {int(small.sum())}")
+    lines.append(f"neighborhoods under 50 where the model's RMSE is not below direct: {worse} of {int(small.sum())}")
     lines.append(f"expected sample sizes: {en.min():.1f} to {en.max():.1f}")
     lines.append(f"model coverage range over areas (REML): {cover['REML'].min():.3f}-{cover['REML'].max():.3f}")
     empty = float((out["n"] == 0).mean())
-    lines.append(f"neighbourhood-samples with no respondent (synthetic estimate, no direct): {empty:.3%}")
+    lines.append(f"neighborhood-samples with no respondent (synthetic estimate, no direct): {empty:.3%}")
     return lines
 
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0, c0 = time.perf_counter(), time.process_time()
     out = run(args.samples, args.seed)
-    print(f"{args.samples} samples of {RESPONDENTS} respondents, {AREAS} neighbourhoods (seed {args.seed})")
+    print(f"{args.samples} samples of {RESPONDENTS} respondents, {AREAS} neighborhoods (seed {args.seed})")
     for line in report(out):
         print(line)
     for goal, ok in goals(out).items():

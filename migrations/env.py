@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from survey.db import Base, make_engine
 from survey import models  # noqa: F401  (registers the tables on Base.metadata)
+from survey.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -144,9 +144,11 @@ def instruments_import_texts(instrument: str, translations: str, lang: str | Non
 @click.option("--per-wave", default=2500, show_default=True, help="Simulated responses per past wave.")
 @click.option("--if-empty", is_flag=True, help="When an agency already exists, load nothing and make --codes new codes.")
 @click.option("--codes", default=5, show_default=True, help="With --if-empty: access codes to make for the open wave.")
-def demo_command(seed: int, per_wave: int, if_empty: bool, codes: int) -> None:
+@click.option("--peers", is_flag=True, help="Also load ten other agencies of a campaign, each with one small wave "
+              "on the same questionnaire (for the Compare page's \"Beside other agencies\").")
+def demo_command(seed: int, per_wave: int, if_empty: bool, codes: int, peers: bool) -> None:
     """Load a demo agency: instrument, four past waves, an open wave with codes, staff, complaints."""
-    from .demo import demo_codes, load_demo
+    from .demo import demo_codes, load_demo, load_peer_agencies
     from .models import Agency
 
     if if_empty and db.session.scalars(select(Agency).limit(1)).first() is not None:
@@ -155,11 +157,14 @@ def demo_command(seed: int, per_wave: int, if_empty: bool, codes: int) -> None:
         db.session.commit()
         return
     load_demo(seed=seed, per_wave=per_wave, echo=click.echo)
+    if peers:
+        load_peer_agencies(seed=seed, echo=click.echo)
 
 
 agency_cli = AppGroup("agency", help="The agency this deployment serves.")
 
-_AGENCY_FIELDS = ("name", "city", "phone", "address", "default_language", "acknowledge_days", "close_days")
+_AGENCY_FIELDS = ("name", "city", "phone", "address", "default_language", "acknowledge_days", "close_days",
+                  "languages", "districts", "host", "peer_group", "listed")
 
 
 def _agency_line(agency: object) -> str:
@@ -175,12 +180,30 @@ def _agency_line(agency: object) -> str:
 @click.option("--default-language", help="Language of complaints filed without one (e.g. en).")
 @click.option("--acknowledge-days", type=click.IntRange(1, 365), help="Promised days to acknowledge a complaint.")
 @click.option("--close-days", type=click.IntRange(1, 3650), help="Promised days to close a complaint.")
+@click.option("--languages", help="Languages the agency offers, comma-separated (default: all of SURVEY_LANGUAGES).")
+@click.option("--districts", help="The agency's districts, comma-separated; new waves start with them.")
+@click.option("--host", help="The agency's own host name (SURVEY_AGENCY_ADDRESSES=host); '' removes it.")
+@click.option("--peer-group", help="The campaign's peer group for benchmarks, e.g. small-city; '' removes it.")
+@click.option("--listed/--not-listed", default=None, help="Named on the campaign's page and in other agencies' benchmarks.")
 @click.option("--lang", help="Set --name, --city and --address as this language writes them (e.g. ar).")
 def agency_set(slug: str, lang: str | None, **values: object) -> None:
     """Create the agency, or change the settings given; app servers show a change within 30 s."""
     from .models import Agency
+    from .tenancy import SLUG
 
     given = {key: value for key, value in values.items() if value is not None}
+    if not SLUG.fullmatch(slug):
+        raise click.ClickException("--slug takes lower-case letters, digits and dashes (it is part of addresses), e.g. riverton.")
+    for key in ("languages", "districts"):
+        if key in given:
+            given[key] = [part.strip() for part in str(given[key]).split(",") if part.strip()]
+    if "languages" in given:
+        unknown = [code for code in given["languages"] if code not in current_app.config["LANGUAGES"]]
+        if unknown or not given["languages"]:
+            raise click.ClickException(f"--languages must be some of SURVEY_LANGUAGES: {', '.join(current_app.config['LANGUAGES'])}.")
+    for key in ("host", "peer_group"):
+        if key in given:
+            given[key] = str(given[key]).strip().lower() or None
     if lang is not None:
         _agency_set_texts(slug, lang, given)
         return
@@ -202,6 +225,9 @@ def agency_set(slug: str, lang: str | None, **values: object) -> None:
         verb = "Updated"
     for key, value in given.items():
         setattr(agency, key, value.strip() if isinstance(value, str) else value)
+    language = agency.default_language or current_app.config["DEFAULT_LANGUAGE"]
+    if agency.languages and language not in agency.languages:
+        raise click.ClickException(f"The agency's default language ({language}) must be one of --languages.")
     db.session.commit()
     click.echo(f"{verb} agency {_agency_line(agency)}")
 

@@ -124,6 +124,18 @@ def _instance_secret(instance_path: Path, name: str, nbytes: int = 32) -> str:
     return value
 
 
+def _benchmark_min_agencies(get: Any) -> int:
+    """Benchmarks across the agencies of a campaign: a pooled or peer-group figure needs this many
+    agencies besides the one looking (respondents: SMALL_COUNT_THRESHOLD, as on every page)."""
+    try:
+        value = int(get("BENCHMARK_MIN_AGENCIES", "5"))
+    except ValueError:
+        raise ConfigError("SURVEY_BENCHMARK_MIN_AGENCIES must be a whole number of agencies, e.g. 5.") from None
+    if value < 1:
+        raise ConfigError("SURVEY_BENCHMARK_MIN_AGENCIES must be at least 1 (default 5).")
+    return value
+
+
 def from_environment(
     instance_path: Path, environ: dict[str, str] | None = None, provided: Any = None
 ) -> dict[str, Any]:
@@ -249,4 +261,5 @@ def from_environment(
         "WTF_CSRF_SSL_STRICT": False,
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
         "TESTING": False,
+        "BENCHMARK_MIN_AGENCIES": _benchmark_min_agencies(get),
     }

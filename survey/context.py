@@ -113,6 +113,10 @@ def agency_languages() -> list[str]:
         chosen = _agency_settings().languages
     except (NoAgency, NotFound):
         return codes
+    except SQLAlchemyError:
+        # The database is down: the error page still needs a language (the agency's are unknown).
+        db.discard()
+        return codes
     return [code for code in codes if code in chosen] if chosen else codes
 
 

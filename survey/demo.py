@@ -3,9 +3,9 @@
 The simulated residents' trust depends on their district and group and drifts from wave to wave
 (the East district improves, the South district slips), so that the comparison pages have a real
 signal to show. Response propensity differs by age and tenure, so that weighting matters.
-Each district has eight neighbourhoods (small areas, set by the invitation) whose residents differ
+Each district has eight neighborhoods (small areas, set by the invitation) whose residents differ
 a little, partly with the census share of owner-occupied homes, so that the model-based
-neighbourhood estimates have something to find.
+neighborhood estimates have something to find.
 """
 
 from __future__ import annotations
@@ -70,11 +70,11 @@ TENURE_SHARE = [0.55, 0.42, 0.03]
 TENURE_RESPONSE = [1.3, 0.7, 0.8]
 EDU_SHARE = [0.11, 0.25, 0.29, 0.22, 0.13]
 HOME_LANG_SHARE = [0.70, 0.24, 0.06]
-NEIGHBOURHOOD_NAMES = ["Park", "Heights", "Hill", "Market", "Riverside", "Gardens", "Station", "Village"]
+NEIGHBORHOOD_NAMES = ["Park", "Heights", "Hill", "Market", "Riverside", "Gardens", "Station", "Village"]
 
 
 @dataclass(frozen=True)
-class Neighbourhood:
+class Neighborhood:
     name: str
     district: str
     population: int
@@ -82,21 +82,21 @@ class Neighbourhood:
     effect: float  # points on the 0-10 latent scale, centred within the district
 
 
-def neighbourhoods(seed: int, districts: dict[str, int] = DISTRICTS) -> list[Neighbourhood]:
-    """Eight neighbourhoods per district with populations, a census covariate and a fixed effect.
+def neighborhoods(seed: int, districts: dict[str, int] = DISTRICTS) -> list[Neighborhood]:
+    """Eight neighborhoods per district with populations, a census covariate and a fixed effect.
 
     Drawn from their own generator so the rest of the demo's random draws stay as they were.
     """
     rng = np.random.default_rng(seed + 19)
     out = []
     for district, pop in districts.items():
-        shares = rng.lognormal(0.0, 0.6, len(NEIGHBOURHOOD_NAMES))
+        shares = rng.lognormal(0.0, 0.6, len(NEIGHBORHOOD_NAMES))
         shares /= shares.sum()
-        owner = rng.uniform(0.2, 0.8, len(NEIGHBOURHOOD_NAMES))
-        effect = 2.0 * (owner - 0.5) + rng.normal(0.0, 0.35, len(NEIGHBOURHOOD_NAMES))
+        owner = rng.uniform(0.2, 0.8, len(NEIGHBORHOOD_NAMES))
+        effect = 2.0 * (owner - 0.5) + rng.normal(0.0, 0.35, len(NEIGHBORHOOD_NAMES))
         effect -= float(np.dot(shares, effect))
-        for k, suffix in enumerate(NEIGHBOURHOOD_NAMES):
-            out.append(Neighbourhood(f"{district} {suffix}", district, int(round(pop * shares[k])),
+        for k, suffix in enumerate(NEIGHBORHOOD_NAMES):
+            out.append(Neighborhood(f"{district} {suffix}", district, int(round(pop * shares[k])),
                                      round(float(owner[k]), 3), float(effect[k])))
     return out
 
@@ -161,6 +161,8 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
         phone="555-0100",
         address="100 Main Street, Riverton",
         texts=DEMO_AGENCY_TEXTS,
+        districts=sorted(districts),
+        listed=True,
     )
     session.add(agency)
     session.flush()
@@ -201,7 +203,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
     wave_languages = [code for code in current_app.config["LANGUAGES"] if code in instrument_languages]
     current_start = _quarter_start(today())
     waves: list[Wave] = []
-    areas = neighbourhoods(seed, districts)
+    areas = neighborhoods(seed, districts)
     for back in range(past_waves, -1, -1):
         start = _shift_quarter(current_start, -back)
         opens = start + dt.timedelta(days=7)
@@ -221,7 +223,7 @@ def load_demo(seed: int = 20261125, per_wave: int = 2500, echo: Callable[[str], 
             accepted_draft_languages=[code for code in wave_languages if code != "en"],
             published=back > 0,
             strata=[WaveStratum(name=name, population=pop) for name, pop in districts.items()],
-            area_kind=AreaKind.NEIGHBOURHOOD,
+            area_kind=AreaKind.NEIGHBORHOOD,
             area_source=AreaSource.INVITATION,
             publish_areas=back > 0,
             areas=[WaveArea(name=a.name, stratum=a.district, population=a.population,
@@ -291,10 +293,10 @@ def _to_choice(latent: np.ndarray, k: int, rng: np.random.Generator, favorable_f
     return k + 1 - level if favorable_first else level
 
 
-def place_in_neighbourhoods(rng: np.random.Generator, resp_district: np.ndarray,
-                            areas: list[Neighbourhood]) -> tuple[np.ndarray, np.ndarray]:
-    """Each respondent's neighbourhood, within their district in proportion to population, and
-    that neighbourhood's effect on their trust."""
+def place_in_neighborhoods(rng: np.random.Generator, resp_district: np.ndarray,
+                           areas: list[Neighborhood]) -> tuple[np.ndarray, np.ndarray]:
+    """Each respondent's neighborhood, within their district in proportion to population, and
+    that neighborhood's effect on their trust."""
     n = len(resp_district)
     resp_area = np.empty(n, dtype=object)
     effect = np.zeros(n)
@@ -321,9 +323,10 @@ class Residents:
 
 
 def simulate_residents(rng: np.random.Generator, inst: InstrumentDef, order: int, resp_district: np.ndarray,
-                       effect: np.ndarray) -> Residents:
-    """Answers of ``len(resp_district)`` residents of the given districts (and neighbourhood effects)
-    in wave number ``order``: the demo's simulation, shared with the campaign benchmark's loader."""
+                       effect: np.ndarray, shift: float = 0.0) -> Residents:
+    """Answers of ``len(resp_district)`` residents of the given districts (and neighborhood effects)
+    in wave number ``order``, ``shift`` points above the demo's levels: the demo's simulation,
+    shared with the campaign benchmark's loader."""
     n = len(resp_district)
     age = rng.choice(6, size=n, p=np.array(AGE_SHARE) * AGE_RESPONSE / np.dot(AGE_SHARE, AGE_RESPONSE)) + 1
     sex = rng.choice(2, size=n, p=SEX_SHARE) + 1
@@ -339,6 +342,7 @@ def simulate_residents(rng: np.random.Generator, inst: InstrumentDef, order: int
         + 0.25 * (age - 3.5)
         + 0.3 * (tenure == 1)
         + effect
+        + shift
         + rng.normal(0, 1.5, n)
     )
     contact = rng.random(n) < 0.32
@@ -377,8 +381,8 @@ def simulate_residents(rng: np.random.Generator, inst: InstrumentDef, order: int
 
 
 def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, order: int, n: int, closed: bool,
-                   areas: list[Neighbourhood], area_rng: np.random.Generator,
-                   populations: dict[str, int] = DISTRICTS) -> None:
+                   areas: list[Neighborhood], area_rng: np.random.Generator,
+                   populations: dict[str, int] = DISTRICTS, shift: float = 0.0) -> None:
     session = db.session
     districts = list(populations)
     # Stratified sample: invitations proportional to population; response rate about 30%.
@@ -387,8 +391,9 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
     # Respondents per district follow the invitations, varied a little.
     resp_district = rng.choice(districts, size=n, p=[invited_per[d] / sum(invited_per.values()) for d in districts])
 
-    resp_area, effect = place_in_neighbourhoods(area_rng, resp_district, areas)
-    sim = simulate_residents(rng, inst, order, resp_district, effect)
+    resp_area, effect = place_in_neighborhoods(area_rng, resp_district, areas)
+
+    sim = simulate_residents(rng, inst, order, resp_district, effect, shift)
     codes, skip, contact, contact_kind, race = sim.codes, sim.skip, sim.contact, sim.contact_kind, sim.race
 
     first_day, last_day = wave.opens_on, min(wave.closes_on, today())
@@ -594,3 +599,64 @@ def _complaint_history(rng: np.random.Generator, agency: Agency, investigator: S
     for when, _n, complaint_id, action, detail in sorted(events, key=lambda e: (e[0], e[1])):
         audit.record(db.session, action, "complaint", complaint_id, staff_user_id=investigator.id,
                      agency_id=agency.id, detail=detail, at=when)
+
+
+#: Other agencies of the demo campaign, for the Compare page's "Beside other agencies": (slug, name,
+#: listed, peer group, districts and populations, how their residents feel on the 0-10 latent scale
+#: relative to Riverton's). Riverton joins the "mid-size city" group: five peers besides it, and five
+#: agencies outside the group, so no figure is withheld at the default thresholds.
+PEER_AGENCIES = (
+    ("ashford", "Ashford Police Department", True, "mid-size city", {"Downtown": 30000, "Hills": 28000, "Bay": 40000}, -0.3),
+    ("brookvale", "Brookvale Police Department", False, "mid-size city", {"North": 45000, "South": 50000}, 0.4),
+    ("cedar-falls", "Cedar Falls Police Department", True, "mid-size city", {"East": 35000, "West": 42000, "Mill": 20000}, -0.8),
+    ("dunmore", "Dunmore Police Department", False, "mid-size city", {"Central": 60000, "Outer": 55000}, 0.1),
+    ("elmwood", "Elmwood Police Department", False, "mid-size city", {"One": 38000, "Two": 41000, "Three": 33000}, -0.5),
+    ("fairport", "Fairport Police Department", True, "large city", {"A": 210000, "B": 180000, "C": 240000}, -1.0),
+    ("glenhaven", "Glenhaven Police Department", False, "large city", {"Harbor": 300000, "Uptown": 260000}, -0.4),
+    ("hartwell", "Hartwell Police Department", False, "large city", {"N": 190000, "S": 220000, "E": 170000}, -0.7),
+    ("ironbridge", "Ironbridge Police Department", True, "large city", {"Old Town": 250000, "New Town": 280000}, 0.2),
+    ("juniper", "Juniper Police Department", False, "large city", {"Ridge": 230000, "Valley": 210000}, -1.2),
+)
+
+
+def load_peer_agencies(seed: int = 20261125, per_wave: int = 250, echo: Callable[[str], None] = print,
+                       home: str = "riverton") -> list[Agency]:
+    """Load the other agencies of the demo campaign: each with the core instrument (the same
+    version as the demo agency's) and one closed wave of ``per_wave`` simulated responses in the
+    quarter before the current one. The demo agency ``home`` is put in the "mid-size city" group."""
+    session = db.session
+    rng = np.random.default_rng(seed + 7)
+    start = _shift_quarter(_quarter_start(today()), -1)
+    opens, closes = start + dt.timedelta(days=7), _shift_quarter(start, 1) - dt.timedelta(days=14)
+    made = []
+    for k, (slug, name, listed, group, districts, shift) in enumerate(PEER_AGENCIES):
+        agency = Agency(slug=slug, name=name, city=name.replace(" Police Department", ""), default_language="en",
+                        districts=sorted(districts), listed=listed, peer_group=group)
+        session.add(agency)
+        session.flush()
+        for _line in sync_instruments(agency, current_app.config["INSTRUMENTS_DIR"]):
+            pass
+        version = session.scalars(
+            select(InstrumentVersion).join(Instrument)
+            .where(Instrument.agency_id == agency.id, Instrument.key == "core-trust")
+            .order_by(InstrumentVersion.version.desc())).first()
+        if version is None:
+            raise RuntimeError("The core-trust instrument was not found in instruments/.")
+        _population_targets(agency, districts)
+        wave = Wave(agency_id=agency.id, instrument_version_id=version.id, slug=_wave_slug(start),
+                    title=f"Community survey {start.year} Q{(start.month - 1) // 3 + 1}", opens_on=opens,
+                    closes_on=closes, mode=WaveMode.INVITATION, languages=["en"], published=True,
+                    strata=[WaveStratum(name=d, population=p) for d, p in districts.items()])
+        session.add(wave)
+        session.flush()
+        areas = neighborhoods(seed + k, districts)
+        _simulate_wave(rng, wave, instrument_for_wave(wave), 3, per_wave, closed=True, areas=areas,
+                       area_rng=np.random.default_rng(seed + 200 + k), populations=districts, shift=shift)
+        made.append(agency)
+    mine = session.scalars(select(Agency).where(Agency.slug == home)).first()
+    if mine is not None and not mine.peer_group:
+        mine.peer_group = "mid-size city"
+    session.commit()
+    echo(f"Peer agencies loaded: {len(made)} agencies with {per_wave} simulated responses each "
+         f"({sum(a.listed for a in made)} listed by name).")
+    return made

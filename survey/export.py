@@ -169,7 +169,7 @@ def build(waves: Sequence[Wave], include_text: bool = False, response_ids: Colle
     strata = sorted({s.name for w in waves for s in w.strata})
     add("stratum", "meta", "string", _labels(languages, lambda: _("Sampling stratum (district)")),
         values=[{"code": s, "label": dict.fromkeys(languages, s)} for s in strata], missing_codes=[])
-    # A small area (neighbourhood or beat) only when a wave has them, so other exports keep their shape.
+    # A small area (neighborhood or beat) only when a wave has them, so other exports keep their shape.
     with_areas = any(w.areas for w in waves)
     if with_areas:
         names = sorted({a.name for w in waves for a in w.areas})
@@ -319,7 +319,7 @@ def build(waves: Sequence[Wave], include_text: bool = False, response_ids: Colle
         "waves": [
             {"slug": w.slug, "title": w.title, "opens": w.opens_on.isoformat(), "closes": w.last_day().isoformat(),
              "mode": str(w.mode), "order": n, "instrument_version": definitions[w.id].version,
-             **({"area_kind": str(w.area_kind or "neighbourhood"), "areas": [
+             **({"area_kind": str(w.area_kind or "neighborhood"), "areas": [
                  {"name": a.name, "stratum": a.stratum, "population": a.population, "covariates": dict(a.covariates or {})}
                  for a in w.areas]} if w.areas else {})}
             for n, w in enumerate(waves, start=1)
@@ -408,7 +408,7 @@ def _labelled(export: Export, language: str) -> tuple[pd.DataFrame, dict[str, st
 def spss_and_stata(export: Export, language: str = "en") -> tuple[bytes, bytes]:
     """SPSS ``.sav`` and Stata ``.dta`` files of the export, with variable labels, value labels and
     missing-value codes (SPSS: user-missing values; Stata: extended missing values .a, .b, ...
-    labelled like the codes they stand for), written with pyreadstat."""
+    labeled like the codes they stand for), written with pyreadstat."""
     import tempfile
 
     import pyreadstat

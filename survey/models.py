@@ -117,7 +117,7 @@ class Sample(enum.StrEnum):
 class AreaKind(enum.StrEnum):
     """What a wave calls its small areas (finer than the sampling stratum)."""
 
-    NEIGHBOURHOOD = "neighbourhood"
+    NEIGHBORHOOD = "neighborhood"
     BEAT = "beat"
 
 
@@ -241,7 +241,7 @@ class Wave(Base):
     # Draft translations that a survey manager accepted explicitly for this wave.
     accepted_draft_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Small areas (neighbourhoods or beats) finer than the strata, for model-based estimates;
+    # Small areas (neighborhoods or beats) finer than the strata, for model-based estimates;
     # None when the wave has none. Whether the public results page shows them is the admin's choice.
     area_kind: Mapped[AreaKind | None] = mapped_column(_enum(AreaKind, "area_kind"))
     area_source: Mapped[AreaSource | None] = mapped_column(_enum(AreaSource, "area_source"))
@@ -288,7 +288,7 @@ class WaveStratum(Base):
 
 
 class WaveArea(Base):
-    """A small area of a wave (a neighbourhood or beat) with what the model needs to know of it.
+    """A small area of a wave (a neighborhood or beat) with what the model needs to know of it.
 
     ``population`` gives the area's share for benchmarking; ``covariates`` are area-level
     figures (e.g. census shares) the Fay-Herriot model uses, the same names for every area.
@@ -340,7 +340,7 @@ class Response(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
     stratum: Mapped[str | None] = mapped_column(String(100))
-    # The small area (neighbourhood or beat), like the stratum an attribute of the response only.
+    # The small area (neighborhood or beat), like the stratum an attribute of the response only.
     area: Mapped[str | None] = mapped_column(String(100))
     language: Mapped[str] = mapped_column(String(16))
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))

@@ -141,8 +141,8 @@ def check_html(html: str) -> list[str]:
     for attrs in page.inputs:
         if attrs.get("type") == "hidden":
             continue
-        labelled = attrs.get("id") in page.label_for or attrs.get("aria-label") or attrs.get("aria-labelledby") or attrs["_in_label"]
-        if not labelled:
+        labeled = attrs.get("id") in page.label_for or attrs.get("aria-label") or attrs.get("aria-labelledby") or attrs["_in_label"]
+        if not labeled:
             problems.append(f"<{attrs['_tag']} name={attrs.get('name')!r}> has no label")
     return problems
 

@@ -23,7 +23,7 @@ from survey.db import Base, db
 MARKER_IP = "203.0.113.197"
 MARKER_FORWARDED = "198.51.100.213"
 MARKER_AGENT = "MarkerBrowser/7.31 (zqxj-canary)"
-#: The markers and recognisable parts of them (a truncated or reformatted address still shows).
+#: The markers and recognizable parts of them (a truncated or reformatted address still shows).
 MARKERS = (MARKER_IP, MARKER_FORWARDED, MARKER_AGENT, "zqxj-canary", "203.0.113", "198.51.100")
 
 

@@ -51,3 +51,24 @@ def test_pages_show_a_changed_agency_name_once_the_cache_expires(app, client, ag
     monkeypatch.setattr(context.time, "monotonic", lambda: now + context.AGENCY_CACHE_SECONDS + 1)
     page = client.get("/").get_data(as_text=True)
     assert "Testville Police Service" in page and "Testville Police Department" not in page
+
+
+def test_agency_set_takes_the_campaign_settings(app, runner):
+    result = runner.invoke(args=["agency", "set", "--slug", "lakeside", "--name", "Lakeside PD", "--city", "Lakeside",
+                                 "--languages", "en, es", "--districts", "North,South", "--host", "Survey.Lakeside.example",
+                                 "--peer-group", "small-city", "--listed"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        agency = db.session.query(Agency).filter_by(slug="lakeside").one()
+        assert (agency.languages, agency.districts, agency.host, agency.peer_group, agency.listed) == (
+            ["en", "es"], ["North", "South"], "survey.lakeside.example", "small-city", True)
+    result = runner.invoke(args=["agency", "set", "--slug", "lakeside", "--languages", "en,xx"])
+    assert result.exit_code != 0 and "SURVEY_LANGUAGES" in result.output
+    result = runner.invoke(args=["agency", "set", "--slug", "lakeside", "--languages", "es"])
+    assert result.exit_code != 0 and "default language (en)" in result.output
+    result = runner.invoke(args=["agency", "set", "--slug", "Lake Side", "--name", "X", "--city", "Y"])
+    assert result.exit_code != 0 and "lower-case" in result.output
+    result = runner.invoke(args=["agency", "set", "--slug", "lakeside", "--host", "", "--not-listed"])
+    with app.app_context():
+        agency = db.session.query(Agency).filter_by(slug="lakeside").one()
+        assert (agency.host, agency.listed) == (None, False)

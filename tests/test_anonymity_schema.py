@@ -10,7 +10,7 @@ from survey.models import Answer, Response, random_id
 def test_response_has_no_column_or_key_leading_to_an_invitation(app):
     mapper = inspect(Response)
     columns = {c.key for c in mapper.columns}
-    # "area" (a neighbourhood or beat) is an attribute like the stratum; the invitation's copy is
+    # "area" (a neighborhood or beat) is an attribute like the stratum; the invitation's copy is
     # cleared when the code is used (tests/respond/test_areas.py).
     assert columns == {"id", "wave_id", "stratum", "area", "language", "channel", "selection_probability", "sample", "submitted_on"}
     assert not any(fk.column.table.name == "invitation" for c in Response.__table__.columns for fk in c.foreign_keys)

@@ -48,7 +48,7 @@ CODE_BITS = 72
 DRAFT_HOURS = 4
 #: The answer key of the "which area do you live in" question asked in open-link waves.
 STRATUM_KEY = "stratum_area"
-#: The answer key of the "which neighbourhood (or beat)" question of waves whose residents give their area.
+#: The answer key of the "which neighborhood (or beat)" question of waves whose residents give their area.
 AREA_KEY = "small_area"
 #: Draft bookkeeping keys start with "_" (item keys never do).
 LAST_PAGE = "_at"
@@ -118,7 +118,7 @@ def stratum_item(wave: AnyWave) -> Item:
 
 
 def area_item(wave: AnyWave) -> Item:
-    """The "which neighbourhood (or beat)" question of waves whose residents give their small area."""
+    """The "which neighborhood (or beat)" question of waves whose residents give their small area."""
     lang = locale_code()
     city = current_agency().city
     if wave.area_kind == AreaKind.BEAT:
@@ -215,7 +215,7 @@ def build_pages(inst: InstrumentDef, wave: AnyWave, *, ask_stratum: bool | None 
         item = stratum_item(wave)
         pages.append(Page("area", {}, (item,), single=True))
     if wave.area_source == AreaSource.RESIDENT and wave.areas:
-        pages.append(Page("neighbourhood", {}, (area_item(wave),), single=True))
+        pages.append(Page("neighborhood", {}, (area_item(wave),), single=True))
     return pages
 
 

@@ -1,4 +1,4 @@
-"""Model-based estimates for a wave's small areas (neighbourhoods or beats), as the pages show them.
+"""Model-based estimates for a wave's small areas (neighborhoods or beats), as the pages show them.
 
 The numbers come from :func:`analysis.area_estimates` on the wave's export (cached like the
 comparison tables); this module only picks the rows a page shows and words them. Areas with
@@ -127,7 +127,7 @@ def view(wave: Wave | None, *, public: bool, measure: str | None = None) -> Area
     model = result.models
     info = model[(model["measure"] == measure)].iloc[0].to_dict()
     return AreaView(
-        public=public, wave=wave, kind=str(wave.area_kind or AreaKind.NEIGHBOURHOOD), measure=measure,
+        public=public, wave=wave, kind=str(wave.area_kind or AreaKind.NEIGHBORHOOD), measure=measure,
         measure_label=present.measure_label(codebook, measure),
         measures=[(k, present.measure_label(codebook, k)) for k in keys], rows=rows, min_n=min_n, pct=95,
         withheld=withheld,

@@ -15,7 +15,7 @@ from analysis.report import REPORT_NAME, write_report
 
 from ..db import db
 from ..models import AreaKind, AreaSource, Response, Wave, WaveArea
-from . import areas, service
+from . import areas, benchmarks, service
 
 
 @click.command("report")
@@ -53,7 +53,7 @@ def report_command(slugs: tuple[str, ...], out: Path, title: str) -> None:
 
 @click.command("areas")
 @click.option("--wave", "slug", required=True, help="The wave's short name.")
-@click.option("--kind", type=click.Choice([k.value for k in AreaKind]), default=AreaKind.NEIGHBOURHOOD.value,
+@click.option("--kind", type=click.Choice([k.value for k in AreaKind]), default=AreaKind.NEIGHBORHOOD.value,
               show_default=True, help="What the areas are called.")
 @click.option("--source", type=click.Choice([s.value for s in AreaSource]), default=AreaSource.RESIDENT.value,
               show_default=True, help="Whether residents choose their area or each invitation sets it.")
@@ -116,6 +116,13 @@ def warm_command(fresh: bool) -> None:
     with current_app.test_request_context():
         waves = list(db.session.scalars(select(Wave).where(Wave.agency_id == current_agency().id)))
         done = service.warm(waves)
+        # The other agencies' waves that the Compare page's "Beside other agencies" sets beside these.
+        others = {w.id: w for wave in waves for w in benchmarks.comparable_waves(wave)}
+        for wave in others.values():
+            try:
+                done += service.warm([wave])
+            except service.CompareError:
+                continue  # left out of the benchmarks too
         # The public page shows the newest published wave's small areas: their model is cached too.
-        modelled = areas.warm(waves)
-    click.echo(f"Results of {done} wave(s) are in the cache, and the small-area models of {modelled}.")
+        modeled = areas.warm(waves)
+    click.echo(f"Results of {done} wave(s) are in the cache, and the small-area models of {modeled}.")

@@ -312,6 +312,28 @@ def _parts(waves: Sequence[Wave], keys: dict[int, str], sigs: dict[int, list[Any
     return [p for p in parts if p is not None]
 
 
+def wave_parts(waves: Sequence[Wave]) -> dict[int, WaveTables]:
+    """Each wave's own tables by wave id (waves without responses left out), from the cache. The
+    waves may belong to several agencies: each is keyed with its own agency's population targets,
+    so the caches of two agencies never mix."""
+    by_agency: dict[int, list[Wave]] = {}
+    for w in waves:
+        by_agency.setdefault(w.agency_id, []).append(w)
+    out: dict[int, WaveTables] = {}
+    for group in by_agency.values():
+        keys, sigs = _part_keys(group)
+        for w in group:
+            part = cached(f"wave-{keys[w.id]}.pickle", lambda w=w, sig=sigs[w.id]: _wave_part(w, sig))
+            if part is not None:
+                out[w.id] = part
+    return out
+
+
+def codebook_of(waves: Sequence[Wave]) -> dict[str, Any]:
+    """The export's codebook of these waves (of one agency), from the cache."""
+    return _codebook(waves, _targets_key(waves[0].agency_id))
+
+
 def compare(waves: Sequence[Wave], *, breakdowns: Sequence[str] = GROUP_VARIABLES, min_n: int = 10) -> Comparison:
     """The comparison tables of these waves (any number >= 1), from the cache when it has them."""
     if not waves:
@@ -381,10 +403,7 @@ def report_zip(waves: Sequence[Wave], *, min_n: int, title: str, language: str) 
 def warm(waves: Sequence[Wave]) -> int:
     """Compute and keep every wave's own tables (after loading data, or from a nightly job), so
     that the first comparison of any of them only puts them together. Returns how many waves."""
-    if not waves:
-        return 0
-    keys, sigs = _part_keys(waves)
-    return len(_parts(waves, keys, sigs))
+    return len(wave_parts(waves))
 
 
 def forget() -> int:

@@ -14,7 +14,7 @@ from ..context import current_agency, locale_code
 from ..db import db
 from ..menu import register
 from ..models import Role, Wave
-from . import areas, present, service
+from . import areas, benchmarks, present, service
 
 bp = Blueprint("results_staff", __name__, template_folder="templates")
 
@@ -49,7 +49,7 @@ def _svg(text: str) -> Response:
 
 
 #: The page's sections, each its own page (the findings first).
-SECTIONS = ("findings", "indexes", "questions", "groups", "question-groups", "areas", "rates", "method")
+SECTIONS = ("findings", "indexes", "questions", "groups", "question-groups", "areas", "agencies", "rates", "method")
 
 
 @bp.get("/")
@@ -66,7 +66,8 @@ def compare():
     error = None
     comparison = None
     if request.args.getlist("waves"):
-        if len(chosen) < 2:
+        # One wave is enough to set beside other agencies; comparing waves needs two.
+        if len(chosen) < (1 if section == "agencies" else 2):
             error = _("Choose two or more waves to compare.")
         else:
             try:
@@ -82,10 +83,18 @@ def compare():
             area_view = areas.view(wave, public=False, measure=request.args.get("area_measure"))
             if area_view is not None:
                 break
+    bench = None
+    if comparison and section == "agencies":
+        try:
+            bench = benchmarks.benchmarks(comparison.waves, min_agencies=current_app.config["BENCHMARK_MIN_AGENCIES"],
+                                          min_n=current_app.config["SMALL_COUNT_THRESHOLD"])
+        except service.CompareError as exc:
+            error = str(exc)
     view = present.CompareView(comparison, by, adjust) if comparison else None
     return render_template(
         "results/compare.html", waves=waves, chosen={w.slug for w in chosen}, comparison=comparison, view=view,
-        areas=area_view, has_areas=bool(comparison and any(w.areas for w in comparison.waves)), error=error, by=by, adjust=adjust, present=present, group_variables=GROUP_VARIABLES,
+        areas=area_view, bench=bench, bench_view=benchmarks.view(bench) if bench else None,
+        has_agencies=bool(comparison) and benchmarks.has_other_agencies(), has_areas=bool(comparison and any(w.areas for w in comparison.waves)), error=error, by=by, adjust=adjust, present=present, group_variables=GROUP_VARIABLES,
         section=section, columns=present.wave_columns(comparison) if comparison else [],
         status=service.translation_status(comparison.waves) if comparison and section == "method" else {},
     )

@@ -8,7 +8,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import throttle
-from ..auth import current_user, hash_password, record_role_change, role_changes, roles_required, sign_in_account
+from ..auth import (
+    current_user,
+    hash_password,
+    record_role_change,
+    role_changes,
+    roles_required,
+    sign_in_account,
+)
 from ..context import current_agency
 from ..db import db
 from ..menu import register

@@ -29,7 +29,7 @@ def _wave(slug: str):
 @click.option("--count", type=click.IntRange(1, 1_000_000), required=True, help="How many codes to make.")
 @click.option("--probability", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Selection probability of each address (default: count / the stratum's population).")
-@click.option("--area", default=None, help="The small area (neighbourhood or beat) the letters go to, if the wave's invitations set it.")
+@click.option("--area", default=None, help="The small area (neighborhood or beat) the letters go to, if the wave's invitations set it.")
 def invitations_create(slug: str, stratum: str | None, count: int, probability: float | None, area: str | None) -> None:
     """Make COUNT codes and write code,stratum,start_url CSV to standard output (shown only once)."""
     from .invitations import codes_csv, generate

@@ -86,7 +86,7 @@ def default_probability(count: int, population: int | None) -> float | None:
 def generate(wave: Wave, stratum: str | None, count: int, probability: float | None, area: str | None = None) -> list[IssuedCode]:
     """Create ``count`` invitations; return the codes (the caller commits; they are never stored).
 
-    ``area``: the small area (neighbourhood or beat) the letters go to, for waves whose invitation
+    ``area``: the small area (neighborhood or beat) the letters go to, for waves whose invitation
     sets it; the invitation forgets it when its code is used.
     """
     if wave.mode != WaveMode.INVITATION:

@@ -4,19 +4,31 @@ languages offered, districts, complaint deadlines and whether the campaign may n
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import format_number
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from ..agencies import AgencySettingsForm, AgencyTextsForm, forget_cached, save_settings, save_texts
 from ..auth import current_user, roles_required
 from ..context import agency_languages, current_agency
 from ..db import db
 from ..i18n import KNOWN
-from ..menu import register
+from ..menu import Fact, Panel, register_panel
 from ..models import Agency, Role
 from .blueprint import bp
 
-register(_l("Agency settings"), "staff.settings", (Role.ADMIN,), order=95)
+
+def _agency_panel(user: object) -> list[Panel]:
+    """The administrator's dashboard box: what residents are offered, and the way to change it."""
+    agency = current_agency()
+    facts = [
+        Fact(_("Languages offered"), format_number(len(agency_languages())), url_for("staff.settings")),
+        Fact(_("Districts"), format_number(len(agency.districts))),
+        Fact(_("On the campaign's public page"), _("Yes") if agency.listed else _("No")),
+    ]
+    return [Panel(_("Agency settings"), facts, [(_("Change the agency's settings"), url_for("staff.settings"))])]
+
+
+register_panel(_agency_panel, (Role.ADMIN,), order=90)
 
 
 def _agency_for_writing() -> Agency:

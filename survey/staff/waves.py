@@ -267,7 +267,7 @@ def wave_publish(slug: str):
 @bp.post("/waves/<slug>/publish-areas")
 @roles_required(Role.ADMIN)
 def wave_publish_areas(slug: str):
-    """The admin's choice: show this wave's model-based neighbourhood (or beat) estimates publicly."""
+    """The admin's choice: show this wave's model-based neighborhood (or beat) estimates publicly."""
     wave = get_wave(slug)
     form = PublishAreasForm()
     if not form.validate_on_submit() or not wave.areas:

@@ -34,7 +34,7 @@ def test_every_tick_label_stands_where_its_value_belongs(lines):
 
 
 def test_the_check_finds_labels_rounded_away_from_their_ticks():
-    """The old axis: ticks every 0.5 points labelled with whole numbers ("56, 56, 57, 58...")."""
+    """The old axis: ticks every 0.5 points labeled with whole numbers ("56, 56, 57, 58...")."""
     with rc_context(_RC):
         fig = Figure(figsize=(4.6, 3.2))
         ax = fig.add_subplot()

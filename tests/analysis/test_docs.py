@@ -10,7 +10,7 @@ import pytest
 import analysis
 
 MODULES = ["analysis.weights", "analysis.design", "analysis.estimate", "analysis.scales", "analysis.compare", "analysis.io",
-           "analysis.changes",
+           "analysis.changes", "analysis.campaign",
            "analysis.tables", "analysis.plots"]
 
 
@@ -42,7 +42,7 @@ def test_no_web_or_plotting_imports():
 
 
 @pytest.mark.parametrize("name", ["satterthwaite_df", "wave_change", "linear_trend", "holm_bh", "adjusted_level",
-                                  "compare_waves"])
+                                  "compare_waves", "campaign_benchmarks"])
 def test_engine_functions_have_full_numpydoc(name):
     doc = getattr(analysis, name).__doc__
     for section in ("Parameters\n", "Returns\n", "Notes\n"):

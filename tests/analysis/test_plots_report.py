@@ -177,7 +177,7 @@ def test_trend_svg_is_well_formed_with_text_alternative_and_palette():
     assert root.get("role") == "img" and root.get("aria-labelledby") == "chart-title chart-desc"
     assert root.find(f"{ns}title").text == "Scores <by wave>"
     assert root.find(f"{ns}desc").text == "Trust went from 50 to 55."
-    # Lines are labelled at their ends as text, not only by colour.
+    # Lines are labeled at their ends as text, not only by color.
     texts = " ".join(t.text or "" for t in root.iter(f"{ns}text"))
     assert "Trust score" in texts and "Safety score" in texts
     strokes = {c.lower() for c in re.findall(r"stroke: ?(#[0-9A-Fa-f]{6})", svg)}
@@ -287,9 +287,9 @@ def test_wilson_on_a_simple_random_sample_is_the_textbook_wilson():
     p, n = 0.3, 50
     lo, hi = ci_wilson(p, np.sqrt(p * (1 - p) / n))  # no df: n* = n
     z = stats.norm.ppf(0.975)
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    center = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    assert (float(lo), float(hi)) == pytest.approx((centre - half, centre + half), rel=1e-12)
+    assert (float(lo), float(hi)) == pytest.approx((center - half, center + half), rel=1e-12)
 
 
 def test_report_says_no_answers_and_not_comparable(tmp_path):

@@ -124,6 +124,34 @@ def demo_app(folder: Path, per_wave: int) -> Flask:
     return app
 
 
+#: The password of the staff accounts the results browser tests add (desk_analyst).
+DESK_PASSWORD = "a-long-test-password-19"
+
+
+def add_analyst(app: Flask, email: str, agency_slug: str | None = None) -> None:
+    """An analyst account at the agency (default: the first) of a demo app."""
+    from survey.auth import hash_password
+    from survey.models import Role, StaffUser
+
+    with app.app_context():
+        query = db.session.query(Agency)
+        agency = (query.filter(Agency.slug == agency_slug) if agency_slug else query.order_by(Agency.id)).first()
+        db.session.add(StaffUser(agency_id=agency.id, email=email, name="Analyst",
+                                 password_hash=hash_password(DESK_PASSWORD), roles=[str(Role.ANALYST)]))
+        db.session.commit()
+
+
+def desk_sign_in(browser, base_url: str, email: str):
+    """A desk-size (1280x800) browser context signed in as ``email``; returns (context, page)."""
+    desk = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
+    page = desk.new_page()
+    page.goto("/staff/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(DESK_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return desk, page
+
+
 @pytest.fixture(scope="session")
 def live_server(live_app: Flask) -> Iterator[str]:
     with serving(live_app) as url:

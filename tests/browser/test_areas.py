@@ -1,4 +1,4 @@
-"""Model-based neighbourhood estimates of the demo in a real browser: an analyst on the Compare page
+"""Model-based neighborhood estimates of the demo in a real browser: an analyst on the Compare page
 (desk size) and a resident on the public results page (phone size), both checked by axe."""
 
 from __future__ import annotations
@@ -8,36 +8,29 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from survey.db import db
-from tests.browser.conftest import PHONE, assert_accessible, demo_app, serving
+from tests.browser.conftest import (
+    PHONE,
+    add_analyst,
+    assert_accessible,
+    demo_app,
+    desk_sign_in,
+    serving,
+)
 
-PASSWORD = "a-long-test-password-19"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
 @pytest.fixture(scope="module")
 def areas_server(tmp_path_factory):
-    """A live app on a demo with enough responses for neighbourhood estimates, and an analyst."""
+    """A live app on a demo with enough responses for neighborhood estimates, and an analyst."""
     app = demo_app(tmp_path_factory.mktemp("areas-live"), per_wave=1200)
-    with app.app_context():
-        from survey.auth import hash_password
-        from survey.models import Agency, Role, StaffUser
-
-        agency = db.session.query(Agency).first()
-        db.session.add(StaffUser(agency_id=agency.id, email="areas-analyst@example.org", name="Analyst",
-                                 password_hash=hash_password(PASSWORD), roles=[str(Role.ANALYST)]))
-        db.session.commit()
+    add_analyst(app, "areas-analyst@example.org")
     with serving(app) as url:
         yield url
 
 
-def test_compare_page_shows_model_based_neighbourhood_estimates(browser, areas_server, tmp_path):
-    desk = browser.new_context(base_url=areas_server, viewport={"width": 1280, "height": 800})
-    page = desk.new_page()
-    page.goto("/staff/sign-in")
-    page.get_by_label("Email address").fill("areas-analyst@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+def test_compare_page_shows_model_based_neighborhood_estimates(browser, areas_server, tmp_path):
+    desk, page = desk_sign_in(browser, areas_server, "areas-analyst@example.org")
     page.goto("/staff/compare/")
     # The last two closed waves (the open one has too few responses yet).
     slugs = page.locator('input[name="waves"]').evaluate_all("els => els.map(e => e.value)")[1:3]
@@ -60,7 +53,7 @@ def test_compare_page_shows_model_based_neighbourhood_estimates(browser, areas_s
     desk.close()
 
 
-def test_public_results_page_shows_neighbourhoods_on_a_phone(browser, playwright, areas_server, tmp_path):
+def test_public_results_page_shows_neighborhoods_on_a_phone(browser, playwright, areas_server, tmp_path):
     device = dict(playwright.devices["Pixel 7"])
     device.pop("default_browser_type", None)
     phone_context = browser.new_context(**{**device, "viewport": PHONE, "screen": PHONE}, base_url=areas_server)
@@ -74,6 +67,6 @@ def test_public_results_page_shows_neighbourhoods_on_a_phone(browser, playwright
     shown = [rows.nth(i).inner_text() for i in range(rows.count())]
     assert any(re.search(r"\d+\s+\(\d+ to \d+\)", row) for row in shown), shown[:3]
     section.screenshot(path=str(tmp_path / "public-areas.png"))
-    assert_accessible(phone, "public results with neighbourhoods")
+    assert_accessible(phone, "public results with neighborhoods")
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     phone_context.close()

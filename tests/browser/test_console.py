@@ -116,7 +116,7 @@ def _staff_paths(app: Flask) -> list[str]:
                  f"/staff/complaints/{complaint.id}", "/staff/survey-entry/", f"/staff/survey-entry/{open_slug}",
                  "/staff/compare/"]
         paths += [f"{compare}&section={s}" for s in ("findings", "indexes", "questions", "groups", "question-groups",
-                                                       "rates", "method")]
+                                                       "agencies", "rates", "method")]
     return paths
 
 

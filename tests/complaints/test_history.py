@@ -193,7 +193,7 @@ def test_history_shows_no_resident_text_note_or_message(app, client, file_compla
         "narrative": "Narrative-zq81 the officer shouted",
         "location": "Location-zq82 Elm Street",
         "officers": "Officers-zq83 badge 4411",
-        "witnesses": "Witnesses-zq84 my neighbour",
+        "witnesses": "Witnesses-zq84 my neighbor",
         "contact_details": "contact-zq85@example.org",
     }
     file_complaint(categories=["force"], contact_method="email", **secrets_)

@@ -78,7 +78,7 @@ def test_nothing_typed_is_lost_on_a_validation_error(client, agency):
         "incident_date": "2026-01-15",
         "location": "Main & 5th <corner>",
         "officers": "I don't know, tall, car 42",
-        "witnesses": "My neighbour Sam",
+        "witnesses": "My neighbor Sam",
         "on_behalf": "y",
         "contact_method": "email",
         "contact_details": "me@example.org",
@@ -91,7 +91,7 @@ def test_nothing_typed_is_lost_on_a_validation_error(client, agency):
     assert "A" * 20_001 in html
     assert "<corner>" not in html  # escaped, and still there once unescaped
     text = htmllib.unescape(html)
-    for value in ("2026-01-15", "Main & 5th <corner>", "I don't know, tall, car 42", "My neighbour Sam", "me@example.org"):
+    for value in ("2026-01-15", "Main & 5th <corner>", "I don't know, tall, car 42", "My neighbor Sam", "me@example.org"):
         assert value in text, value
     assert 'value="bias" checked' in html and 'value="search" checked' in html
     assert 'name="on_behalf" value="y" checked' in html

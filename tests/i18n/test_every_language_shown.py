@@ -64,7 +64,7 @@ def test_every_page_is_in_the_visitors_language(tours, lang):
 
 
 def test_the_check_finds_english_shown_to_a_tagalog_visitor(tours):
-    """The English pages, labelled Tagalog, are what a Tagalog visitor saw before the fix."""
+    """The English pages, labeled Tagalog, are what a Tagalog visitor saw before the fix."""
     english = tours["en"]
     for name in PAGES:
         assert untranslated(english[name], "tl"), f"{name}: the check finds nothing on an English page"

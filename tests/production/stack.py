@@ -130,12 +130,13 @@ def production_env(workers: int) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def serve_behind_tls(deployment: Deployment, folder: Path, backend: str, *, workers: int = 2) -> Iterator[Stack]:
-    """gunicorn (production mode, ``workers`` workers) behind nginx with TLS; yields the stack."""
+def serve_behind_tls(deployment: Deployment, folder: Path, backend: str, *, workers: int = 2,
+                     env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """gunicorn (production mode, ``workers`` workers, ``env`` added) behind nginx with TLS."""
     if NGINX is None:
         raise RuntimeError("nginx is not installed (Debian: apt-get install nginx-light)")
     folder.mkdir(parents=True, exist_ok=True)
-    server = Gunicorn(deployment, folder / "gunicorn.log", production_env(workers), workers=workers)
+    server = Gunicorn(deployment, folder / "gunicorn.log", production_env(workers) | (env or {}), workers=workers)
     server.start()
     nginx = None
     try:

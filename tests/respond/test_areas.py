@@ -1,4 +1,4 @@
-"""Small areas (neighbourhoods or beats): given by the resident or by the invitation, kept on the
+"""Small areas (neighborhoods or beats): given by the resident or by the invitation, kept on the
 response like the stratum, and never left on a used invitation."""
 
 from __future__ import annotations
@@ -23,18 +23,18 @@ def _stored(app) -> Response:
         return response
 
 
-def test_a_resident_chooses_their_neighbourhood_on_the_last_page(client, app, make_wave, make_invitation):
-    wave = make_wave(area_kind=AreaKind.NEIGHBOURHOOD, area_source=AreaSource.RESIDENT, areas=_areas())
+def test_a_resident_chooses_their_neighborhood_on_the_last_page(client, app, make_wave, make_invitation):
+    wave = make_wave(area_kind=AreaKind.NEIGHBORHOOD, area_source=AreaSource.RESIDENT, areas=_areas())
     code = make_invitation(wave)
     enter(client, code)
     response = client.post(f"/survey/q/{LAST}", data={})
-    assert page_path(response) == "/survey/q/neighbourhood"
-    html = client.get("/survey/q/neighbourhood").get_data(as_text=True)
+    assert page_path(response) == "/survey/q/neighborhood"
+    html = client.get("/survey/q/neighborhood").get_data(as_text=True)
     assert "Which neighborhood of" in html
     for name in AREAS:
         assert name in html
     # Options are in name order: Hillcrest, Old Town, Riverside.
-    response = client.post("/survey/q/neighbourhood", data={"small_area": "2"})
+    response = client.post("/survey/q/neighborhood", data={"small_area": "2"})
     assert page_path(response) == "/survey/done"
     stored = _stored(app)
     assert stored.area == "Old Town" and stored.stratum == "North"
@@ -44,13 +44,13 @@ def test_a_beat_wave_asks_for_the_beat_and_the_question_can_be_skipped(client, a
     wave = make_wave(area_kind=AreaKind.BEAT, area_source=AreaSource.RESIDENT, areas=_areas())
     enter(client, make_invitation(wave))
     client.post(f"/survey/q/{LAST}", data={})
-    assert "Which police beat of" in client.get("/survey/q/neighbourhood").get_data(as_text=True)
-    assert page_path(client.post("/survey/q/neighbourhood", data={})) == "/survey/done"
+    assert "Which police beat of" in client.get("/survey/q/neighborhood").get_data(as_text=True)
+    assert page_path(client.post("/survey/q/neighborhood", data={})) == "/survey/done"
     assert _stored(app).area is None
 
 
 def test_the_invitation_sets_the_area_and_forgets_it_when_used(client, app, make_wave, make_invitation):
-    wave = make_wave(area_kind=AreaKind.NEIGHBOURHOOD, area_source=AreaSource.INVITATION, areas=_areas())
+    wave = make_wave(area_kind=AreaKind.NEIGHBORHOOD, area_source=AreaSource.INVITATION, areas=_areas())
     code = make_invitation(wave, area="Hillcrest")
     unused = make_invitation(wave, area="Riverside")
     enter(client, code)
@@ -72,7 +72,7 @@ def test_waves_without_areas_store_none(client, app, wave, code):
 
 
 def test_invitations_command_sets_the_area_of_its_codes(app, runner, make_wave):
-    wave = make_wave(area_kind=AreaKind.NEIGHBOURHOOD, area_source=AreaSource.INVITATION, areas=_areas())
+    wave = make_wave(area_kind=AreaKind.NEIGHBORHOOD, area_source=AreaSource.INVITATION, areas=_areas())
     args = ["invitations", "create", "--wave", wave.slug, "--stratum", "North", "--count", "3"]
     result = runner.invoke(args=[*args, "--area", "Old Town"])
     assert result.exit_code == 0, result.output

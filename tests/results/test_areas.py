@@ -1,5 +1,5 @@
-"""Model-based neighbourhood estimates on the staff Compare page, the public results page, the
-report and the export of the demo (each response has a neighbourhood)."""
+"""Model-based neighborhood estimates on the staff Compare page, the public results page, the
+report and the export of the demo (each response has a neighborhood)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _rows(page: str, caption: str) -> str:
     return page.split(caption, 1)[1]
 
 
-def test_compare_shows_every_neighbourhood_model_based_beside_the_direct(demo_client, demo_sign_in, past_waves):
+def test_compare_shows_every_neighborhood_model_based_beside_the_direct(demo_client, demo_sign_in, past_waves):
     demo_sign_in(Role.ANALYST)
     page = text_of(demo_client.get(compare_url(past_waves[-2:])))
     assert "Neighborhoods, Community survey" in page
@@ -34,7 +34,7 @@ def test_compare_shows_every_neighbourhood_model_based_beside_the_direct(demo_cl
     table = _rows(page, "Trust score: model-based estimates")
     for name in ("Central Park", "East Market", "North Village", "South Hill", "West Station"):
         assert re.search(rf"{name} \w+ \d+\.\d RMSE \d+\.\d, weight on own answers 0\.\d\d \d+\.\d to \d+\.\d", table), name
-    # A direct estimate with its range beside the model's for a well-sampled neighbourhood.
+    # A direct estimate with its range beside the model's for a well-sampled neighborhood.
     assert re.search(r"\d+\.\d \(\d+\.\d to \d+\.\d\) \d+", table)
 
 
@@ -44,7 +44,7 @@ def test_compare_area_index_can_be_chosen(demo_client, demo_sign_in, past_waves)
     assert "Safety score: model-based estimates" in page
 
 
-def test_a_neighbourhood_with_few_respondents_gets_the_model_alone(demo_app, demo_client, demo_sign_in, past_waves):
+def test_a_neighborhood_with_few_respondents_gets_the_model_alone(demo_app, demo_client, demo_sign_in, past_waves):
     latest = past_waves[-1]
     with demo_app.app_context():
         wave = db.session.scalars(select(Wave).where(Wave.slug == latest)).one()
@@ -98,7 +98,7 @@ def test_export_has_the_area_and_the_codebook_its_definition(demo_app, past_wave
     col = result.columns.index("area")
     assert all(isinstance(row[col], str) and row[col] for row in result.rows)
     (entry,) = result.codebook["waves"]
-    assert entry["area_kind"] == "neighbourhood" and len(entry["areas"]) == 40
+    assert entry["area_kind"] == "neighborhood" and len(entry["areas"]) == 40
     assert set(entry["areas"][0]) == {"name", "stratum", "population", "covariates"}
     json.dumps(result.codebook)
 

@@ -221,7 +221,7 @@ def test_spss_and_stata_files_read_back_with_labels_and_missing_codes(app, clien
     assert dta_meta.variable_value_labels[item][first["code"]] == first["label"]["en"]
     missing = variables[item]["missing_codes"]
     assert {r["lo"] for r in sav_meta.missing_ranges[item]} == {float(c) for c in missing}
-    # Stata: each missing code is an extended missing value (.a, .b, ...) labelled like the code.
+    # Stata: each missing code is an extended missing value (.a, .b, ...) labeled like the code.
     code_labels = {v["code"]: v["label"]["en"] for v in variables[item]["values"]}
     for i, code in enumerate(sorted(missing)):
         if code in code_labels:

@@ -70,3 +70,9 @@ def test_a_new_wave_starts_with_the_agencys_districts(app, client, agency, sign_
     sign_in(Role.SURVEY_MANAGER)
     page = client.get("/staff/waves/new").get_data(as_text=True)
     assert "Harbor\nOld Town" in page
+
+
+def test_the_admin_dashboard_leads_to_the_settings(app, client, agency, sign_in):
+    sign_in(Role.ADMIN)
+    page = client.get("/staff/").get_data(as_text=True)
+    assert "Change the agency&#39;s settings" in page and 'href="/staff/settings"' in page

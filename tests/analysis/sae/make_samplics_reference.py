@@ -10,7 +10,7 @@ test needs neither samplics nor this script):
 
 Datasets: ``milk`` (Arora and Lahiri 1997: expenditure on milk in 43 small areas, the
 example of Rao and Molina 2015, sec. 6.3, shipped with samplics; covariates the major-area
-dummies), ``city`` (30 synthetic neighbourhoods, two covariates) and ``flat`` (15 areas
+dummies), ``city`` (30 synthetic neighborhoods, two covariates) and ``flat`` (15 areas
 whose REML variance estimate is at the boundary 0).
 """
 

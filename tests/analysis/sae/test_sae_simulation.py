@@ -1,7 +1,7 @@
 """bench/bench_sae.py still runs, at a small size, and its figures point the right way.
 
 The full-size figures (1,000 samples) are in the report and bench/README.md; here 60
-samples are enough for the direct RMSE of the small neighbourhoods to exceed the model's.
+samples are enough for the direct RMSE of the small neighborhoods to exceed the model's.
 """
 
 from __future__ import annotations
