@@ -303,28 +303,41 @@ def _to_choice(latent: np.ndarray, k: int, rng: np.random.Generator, favorable_f
     return k + 1 - level if favorable_first else level
 
 
-def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, order: int, n: int, closed: bool,
-                   areas: list[Neighborhood], area_rng: np.random.Generator,
-                   populations: dict[str, int] = DISTRICTS, shift: float = 0.0) -> None:
-    session = db.session
-    districts = list(populations)
-    # Stratified sample: invitations proportional to population; response rate about 30%.
-    total_pop = sum(populations.values())
-    invited_per = {d: int(round(n / 0.3 * populations[d] / total_pop)) for d in districts}
-    # Respondents per district follow the invitations, varied a little.
-    resp_district = rng.choice(districts, size=n, p=[invited_per[d] / sum(invited_per.values()) for d in districts])
-
-    # Each respondent's neighborhood, within their district in proportion to population.
+def place_in_neighborhoods(rng: np.random.Generator, resp_district: np.ndarray,
+                           areas: list[Neighborhood]) -> tuple[np.ndarray, np.ndarray]:
+    """Each respondent's neighborhood, within their district in proportion to population, and
+    that neighborhood's effect on their trust."""
+    n = len(resp_district)
     resp_area = np.empty(n, dtype=object)
     effect = np.zeros(n)
-    for district in districts:
+    for district in dict.fromkeys(a.district for a in areas):
         local = [a for a in areas if a.district == district]
         where = np.nonzero(resp_district == district)[0]
         pops = np.array([a.population for a in local], dtype=float)
-        pick = area_rng.choice(len(local), size=where.size, p=pops / pops.sum())
+        pick = rng.choice(len(local), size=where.size, p=pops / pops.sum())
         resp_area[where] = [local[k].name for k in pick]
         effect[where] = [local[k].effect for k in pick]
+    return resp_area, effect
 
+
+@dataclass(frozen=True)
+class Residents:
+    """Simulated residents' answer codes per item (``codes[key][i]``), which items each skipped,
+    whether each had contact with the police (and what kind), and each one's race group index."""
+
+    codes: dict[str, np.ndarray]
+    skip: dict[str, np.ndarray]
+    contact: np.ndarray
+    contact_kind: np.ndarray
+    race: np.ndarray
+
+
+def simulate_residents(rng: np.random.Generator, inst: InstrumentDef, order: int, resp_district: np.ndarray,
+                       effect: np.ndarray, shift: float = 0.0) -> Residents:
+    """Answers of ``len(resp_district)`` residents of the given districts (and neighborhood effects)
+    in wave number ``order``, ``shift`` points above the demo's levels: the demo's simulation,
+    shared with the campaign benchmark's loader."""
+    n = len(resp_district)
     age = rng.choice(6, size=n, p=np.array(AGE_SHARE) * AGE_RESPONSE / np.dot(AGE_SHARE, AGE_RESPONSE)) + 1
     sex = rng.choice(2, size=n, p=SEX_SHARE) + 1
     race = rng.choice(len(RACE_GROUPS), size=n, p=RACE_SHARE)
@@ -374,6 +387,24 @@ def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, or
     # "No one ever asks them" for some pj_explain answers; item nonresponse everywhere.
     codes["pj_explain"] = np.where(rng.random(n) < 0.06, -8, codes["pj_explain"])
     skip = {key: rng.random(n) < (0.09 if inst.items[key].weighting else 0.03) for key in codes}
+    return Residents(codes, skip, contact, contact_kind, race)
+
+
+def _simulate_wave(rng: np.random.Generator, wave: Wave, inst: InstrumentDef, order: int, n: int, closed: bool,
+                   areas: list[Neighborhood], area_rng: np.random.Generator,
+                   populations: dict[str, int] = DISTRICTS, shift: float = 0.0) -> None:
+    session = db.session
+    districts = list(populations)
+    # Stratified sample: invitations proportional to population; response rate about 30%.
+    total_pop = sum(populations.values())
+    invited_per = {d: int(round(n / 0.3 * populations[d] / total_pop)) for d in districts}
+    # Respondents per district follow the invitations, varied a little.
+    resp_district = rng.choice(districts, size=n, p=[invited_per[d] / sum(invited_per.values()) for d in districts])
+
+    resp_area, effect = place_in_neighborhoods(area_rng, resp_district, areas)
+
+    sim = simulate_residents(rng, inst, order, resp_district, effect, shift)
+    codes, skip, contact, contact_kind, race = sim.codes, sim.skip, sim.contact, sim.contact_kind, sim.race
 
     first_day, last_day = wave.opens_on, min(wave.closes_on, today())
     span = max((last_day - first_day).days, 0)

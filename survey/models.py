@@ -26,6 +26,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -362,7 +363,13 @@ class Answer(Base):
     """One answer to one item; a multi-select item has one row per chosen option (``ordinal``)."""
 
     __tablename__ = "answer"
-    __table_args__ = {"sqlite_with_rowid": False}
+    # On PostgreSQL the key carries the code and text, so a wave's answers are read from the key
+    # alone (an index-only scan) instead of a heap page per answer: without it, PostgreSQL chose
+    # to scan every agency's responses for one wave's answers (migration 0012_agency_indexes).
+    __table_args__ = (
+        PrimaryKeyConstraint("response_id", "item_key", "ordinal", postgresql_include=["code", "text"]),
+        {"sqlite_with_rowid": False},
+    )
 
     response_id: Mapped[str] = mapped_column(
         ForeignKey("response.id", ondelete="CASCADE"), primary_key=True

@@ -79,9 +79,12 @@ def in_field(wave: Wave) -> bool:
 @roles_required(Role.SURVEY_MANAGER)
 def instruments():
     versions = list(_versions().values())
-    used = dict(
-        db.session.execute(select(Wave.instrument_version_id, func.count()).group_by(Wave.instrument_version_id)).all()
-    )
+    # This agency's waves only: counting every agency's waves grew with the campaign.
+    used = dict(db.session.execute(
+        select(Wave.instrument_version_id, func.count())
+        .where(Wave.agency_id == current_agency().id)
+        .group_by(Wave.instrument_version_id)
+    ).all())
     return render_template(
         "staff/instruments.html", versions=versions, used=used
     )
