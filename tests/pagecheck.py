@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -21,6 +23,7 @@ class _Page:
     h1_texts: list[str] = field(default_factory=list)
     title: str = ""
     html_attrs: dict[str, str] = field(default_factory=dict)
+    styles: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -48,7 +51,7 @@ class _Parser(HTMLParser):
         if tag == "script" and "src" not in a:
             page.problems.append("inline <script> (the CSP forbids it)")
         if tag == "style":
-            page.problems.append("<style> element (the CSP forbids it)")
+            self.page.styles.append("")
         for attr in ("aria-describedby", "aria-labelledby", "aria-controls"):
             for ref in a.get(attr, "").split():
                 page.references.append((attr, ref))
@@ -96,6 +99,8 @@ class _Parser(HTMLParser):
         self.stack.pop()
 
     def handle_data(self, data: str) -> None:
+        if self.stack and self.stack[-1] == "style":
+            self.page.styles[-1] += data
         if self.in_title:
             self.page.title += data
         if self.h1_depth:
@@ -106,13 +111,21 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-def check_html(html: str) -> list[str]:
-    """Return the problems found in a page (an empty list when it is fine)."""
+def check_html(html: str, csp: str = "") -> list[str]:
+    """Return the problems found in a page (an empty list when it is fine).
+
+    A <style> element is fine only when ``csp`` (the page's Content-Security-Policy) lets exactly
+    its text apply, by its SHA-256 hash.
+    """
     parser = _Parser()
     parser.feed(html)
     parser.close()
     page = parser.page
     problems = list(page.problems)
+    for style in page.styles:
+        digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+        if f"'sha256-{digest}'" not in csp:
+            problems.append("<style> element whose hash the CSP does not allow (the browser would ignore it)")
     leftover = [t for t in parser.stack if t not in OPTIONAL_END]
     if leftover:
         problems.append(f"unclosed elements: {leftover}")
@@ -168,7 +181,9 @@ def check_headers(headers) -> list[str]:
 
 
 def check_page(response) -> None:
-    problems = check_headers(response.headers) + check_html(response.get_data(as_text=True))
+    problems = check_headers(response.headers) + check_html(
+        response.get_data(as_text=True), response.headers.get("Content-Security-Policy", "")
+    )
     if problems:
         raise AssertionError(
             f"{response.request.method} {response.request.path} -> {response.status_code}:\n  "

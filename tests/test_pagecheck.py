@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import pytest
 
 from tests.pagecheck import check_html
@@ -27,7 +30,23 @@ def test_a_good_page_passes():
         (GOOD.replace("</main>", ""), "unexpected </body>"),
         (GOOD.replace("<main>", '<main style="color:red">'), "inline style"),
         (GOOD.replace("<main>", "<main><script>alert(1)</script>"), "inline <script>"),
+        (
+            GOOD.replace("</title>", "</title><style>h1{color:red}</style>"),
+            "<style> element whose hash",
+        ),
     ],
 )
 def test_each_problem_is_caught(broken, problem):
     assert any(problem in p for p in check_html(broken)), check_html(broken)
+
+
+STYLED = GOOD.replace("</title>", "</title><style>h1{color:red}</style>")
+STYLED_HASH = (
+    "'sha256-" + base64.b64encode(hashlib.sha256(b"h1{color:red}").digest()).decode() + "'"
+)
+
+
+def test_a_style_element_passes_only_under_its_own_hash():
+    assert check_html(STYLED, f"default-src 'none'; style-src 'self' {STYLED_HASH}") == []
+    assert check_html(STYLED.replace("color:red", "color:blue"), f"style-src {STYLED_HASH}")
+    assert check_html(STYLED, "default-src 'none'; style-src 'self'")

@@ -167,8 +167,8 @@ def assert_accessible(page, context: str = "") -> None:
     """Run axe-core (WCAG 2.0/2.1/2.2 A and AA rules) on the page; fail with its report."""
     from axe_playwright_python.sync_playwright import Axe
 
-    # A click that navigates returns once the new document commits; its stylesheet may still be
-    # on the way, and axe would then judge the unstyled page (17 px links, 21 px buttons).
+    # A click that navigates returns once the new document commits, before it is all parsed; axe
+    # would then judge half a page.
     page.wait_for_load_state("load")
     results = Axe().run(
         page,

@@ -11,8 +11,23 @@ def test_every_request_of_a_page_is_recorded_and_local(page, no_third_party_requ
     page.goto("/survey/")
     page.goto("/complaints/new")
     urls = no_third_party_requests
-    assert any(url.endswith("/static/site.css") for url in urls), urls
+    assert any(url.endswith("/complaints/new") for url in urls), urls
+    assert any(url.endswith("/static/favicon.svg") for url in urls), urls
     assert all("127.0.0.1" in url or "localhost" in url for url in urls)
+
+
+def test_the_inline_stylesheet_applies_under_the_csp(page):
+    """The pages carry site.css in a <style> element that the CSP allows by its hash: were the
+    hash wrong, Chromium would ignore the styles and the page would be unstyled."""
+    messages = []
+    page.on("console", lambda message: messages.append(message.text))
+    page.goto("/complaints/new")
+    assert (
+        page.eval_on_selector("header.site", "e => getComputedStyle(e).backgroundColor")
+        == "rgb(27, 27, 27)"
+    )
+    assert page.eval_on_selector(".button", "e => getComputedStyle(e).minHeight") == "44px"
+    assert not [m for m in messages if "Content Security Policy" in m], messages
 
 
 def test_a_foreign_request_is_noticed(page, no_third_party_requests):
