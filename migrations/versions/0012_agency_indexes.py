@@ -1,7 +1,7 @@
 """Answers read by their response's key alone: the answer key carries the answer (PostgreSQL)
 
 Revision ID: 0012_agency_indexes
-Revises: 0014_us_spelling
+Revises: 0013_campaign_console
 
 With a campaign of 1,000 agencies in one database (bench/bench_campaign.py, docs/scaling.md),
 every page query already reads one agency's rows through an index that leads with its agency or
@@ -23,7 +23,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0012_agency_indexes"
-down_revision = "0014_us_spelling"
+down_revision = "0013_campaign_console"
 branch_labels = None
 depends_on = None
 
