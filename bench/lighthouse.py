@@ -17,7 +17,7 @@ with the lowest and highest score and the median of each performance metric; --k
 Lighthouse JSON report for a look at its diagnostics. Lighthouse turns the main thread's tasks, as
 long as they took on this machine, into blocking time; on a machine shared with other jobs their
 tasks stretch ours. --priority runs Lighthouse and its Chromium at nice -10 (root only) so that
-the figures say more about the pages and less about the neighbours.
+the figures say more about the pages and less about the neighbors.
 """
 
 from __future__ import annotations

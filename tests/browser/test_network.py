@@ -10,6 +10,8 @@ pytestmark = pytest.mark.browser
 def test_every_request_of_a_page_is_recorded_and_local(page, no_third_party_requests):
     page.goto("/survey/")
     page.goto("/complaints/new")
+    # Chromium asks for the favicon after the page has loaded: wait until the network is quiet.
+    page.wait_for_load_state("networkidle")
     urls = no_third_party_requests
     assert any(url.endswith("/complaints/new") for url in urls), urls
     assert any(url.endswith("/static/favicon.svg") for url in urls), urls
