@@ -448,11 +448,12 @@ class Complaint(Base):
     """A resident's complaint. What the resident wrote is encrypted at rest (the ``*_enc`` columns)."""
 
     __tablename__ = "complaint"
+    __table_args__ = (UniqueConstraint("agency_id", "reference"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
-    # A short reference staff can say on the phone; not secret, not the receipt.
-    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    # A short reference staff can say on the phone; not secret, not the receipt. Numbered per agency.
+    reference: Mapped[str] = mapped_column(String(16))
     receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)

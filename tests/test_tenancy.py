@@ -3,15 +3,18 @@ agency's staff, sessions and pages stay its own (survey/tenancy.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 
+from survey import migrate
 from survey.auth import hash_password
 from survey.db import db
-from survey.models import Agency, Role, StaffUser
+from survey.models import Agency, Complaint, Role, StaffUser
 from tests.conftest import PASSWORD, make_test_app
 
 
@@ -129,3 +132,29 @@ def test_wrong_passwords_at_one_agency_do_not_lock_the_same_email_at_another(two
     assert _sign_in(client, "/a/lakeside", "chief@example.org") == 200
     # ...while the same email's account at Riverton signs in at once.
     assert _sign_in(client, "/a/riverton", "chief@example.org") == 303
+
+
+def test_each_agency_numbers_its_own_complaint_references(two):
+    """A reference counted over the campaign would tell one agency how many complaints the
+    others receive: Lakeside's first complaint is its number 1 after three at Riverton."""
+    client = two.test_client()
+    for prefix in ["/a/riverton"] * 3 + ["/a/lakeside"]:
+        response = client.post(f"{prefix}/complaints/new", data={"categories": ["discourtesy"], "contact_method": "none"})
+        assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    with two.app_context():
+        rows = db.session.execute(select(Agency.slug, Complaint.reference).join(Agency)).all()
+    year = dt.date.today().year
+    numbers = sorted((slug, int(reference.removeprefix(f"C-{year}-"))) for slug, reference in rows)
+    assert numbers == [("lakeside", 1), ("riverton", 1), ("riverton", 2), ("riverton", 3)]
+
+
+def test_going_back_to_deployment_wide_references_refuses_when_two_agencies_share_one(two, database_url):
+    client = two.test_client()
+    for prefix in ("/a/riverton", "/a/lakeside"):
+        client.post(f"{prefix}/complaints/new", data={"categories": ["discourtesy"], "contact_method": "none"})
+    two.extensions["survey.db"]["engine"].dispose()
+    with pytest.raises(RuntimeError, match="held by more than one agency"):
+        migrate.downgrade(database_url, "0012_agency_indexes")
+    with two.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Complaint)) == 2
+    migrate.upgrade(database_url)

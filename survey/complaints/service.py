@@ -44,24 +44,31 @@ def receipt_hash(code: str) -> str:
     return keyed_hash("receipt", normalize_code(code))
 
 
-#: Any fixed number: the PostgreSQL advisory lock that queues the writers of complaint references.
+#: Any fixed number: with the agency's id, the PostgreSQL advisory lock that queues the writers of
+#: one agency's complaint references.
 _REFERENCE_LOCK = 0x5C0E_2026
 
 
-def next_reference(session: Session, year: int) -> str:
-    """The next free reference of the year, e.g. ``C-2026-0042``.
+def next_reference(session: Session, agency_id: int, year: int) -> str:
+    """The agency's next free reference of the year, e.g. ``C-2026-0042``.
 
-    On PostgreSQL two concurrent filings would both count the same rows and collide on the
-    unique reference (50 residents at once exhausted the caller's retries and got a 500), so the
-    count is taken under a transaction-scoped advisory lock; SQLite's write transaction already
-    holds its database lock (``BEGIN IMMEDIATE``).
+    Each agency numbers its own complaints: a number counted over the whole campaign would tell
+    one agency's staff how many complaints the others receive. On PostgreSQL two concurrent
+    filings would both count the same rows and collide on the unique reference (50 residents at
+    once exhausted the caller's retries and got a 500), so the count is taken under a
+    transaction-scoped advisory lock of the agency; SQLite's write transaction already holds its
+    database lock (``BEGIN IMMEDIATE``).
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REFERENCE_LOCK})
+        session.execute(text("SELECT pg_advisory_xact_lock(CAST(:key AS integer), CAST(:agency AS integer))"),
+                        {"key": _REFERENCE_LOCK, "agency": agency_id})
     prefix = f"C-{year}-"
-    count = session.scalar(select(func.count()).select_from(Complaint).where(Complaint.reference.like(prefix + "%")))
+    of_agency = Complaint.agency_id == agency_id
+    count = session.scalar(
+        select(func.count()).select_from(Complaint).where(of_agency, Complaint.reference.like(prefix + "%"))
+    )
     number = (count or 0) + 1
-    while session.scalar(select(Complaint.id).where(Complaint.reference == f"{prefix}{number:04d}")):
+    while session.scalar(select(Complaint.id).where(of_agency, Complaint.reference == f"{prefix}{number:04d}")):
         number += 1
     return f"{prefix}{number:04d}"
 
@@ -106,7 +113,7 @@ def file_complaint(
     incident: dt.date | None = data.get("incident_date")
     complaint = Complaint(
         agency_id=agency.id,
-        reference=next_reference(session, received.year),
+        reference=next_reference(session, agency.id, received.year),
         receipt_hash=receipt_hash(code),
         channel=channel,
         categories=sorted(set(data.get("categories") or [])),
