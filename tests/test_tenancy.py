@@ -16,6 +16,7 @@ from survey.auth import hash_password
 from survey.db import db
 from survey.models import Agency, Complaint, Role, StaffUser
 from tests.conftest import PASSWORD, make_test_app
+from tests.pagetext import receipt_code
 
 
 def _agency(slug: str, name: str, **fields) -> Agency:
@@ -158,3 +159,40 @@ def test_going_back_to_deployment_wide_references_refuses_when_two_agencies_shar
     with two.app_context():
         assert db.session.scalar(select(func.count()).select_from(Complaint)) == 2
     migrate.upgrade(database_url)
+
+
+def test_host_mode_keeps_sessions_and_codes_to_their_own_host(database_url, tmp_path):
+    """The isolation matrix runs with path addresses; with host names the same checks hold where
+    the two differ: the cookie is the host's own, and carried to another host it is no one."""
+    app = make_test_app(database_url, tmp_path, AGENCY_ADDRESSES="host", CAMPAIGN_HOST="campaign.example")
+    with app.app_context():
+        river = _agency("riverton", "Riverton Police Department", host="survey.riverton.example")
+        lake = _agency("lakeside", "Lakeside Police Department", host="survey.lakeside.example")
+        _staff(river, "chief@example.org", "admin")
+        _staff(lake, "chief@example.org", "admin")
+        db.session.commit()
+    lakeside, riverton = "https://survey.lakeside.example", "https://survey.riverton.example"
+    client = app.test_client()
+    response = client.post("/staff/sign-in", data={"email": "chief@example.org", "password": PASSWORD},
+                           base_url=lakeside)
+    assert response.status_code == 303
+    assert client.get("/staff/users", base_url=lakeside).status_code == 200
+    cookie = client.get_cookie("s", domain="survey.lakeside.example")
+    assert cookie is not None and not cookie.domain.startswith(".")  # no parent domain shares it
+    assert client.get("/staff/users", base_url=riverton).status_code == 302
+    # Carried over by hand, Lakeside's session is no one at Riverton.
+    other = app.test_client()
+    other.set_cookie("s", cookie.value, domain="survey.riverton.example")
+    response = other.get("/staff/users", base_url=riverton)
+    assert response.status_code == 302 and "/staff/sign-in" in response.headers["Location"]
+    # A receipt code of Lakeside finds nothing at Riverton.
+    response = client.post("/complaints/new", data={"categories": ["discourtesy"], "contact_method": "none"},
+                           base_url=lakeside)
+    assert response.status_code == 303
+    code = receipt_code(client.get("/complaints/receipt", base_url=lakeside).get_data(as_text=True))
+    found = client.post("/complaints/follow-up", data={"code": code}, base_url=lakeside)
+    assert found.status_code == 303
+    missed = app.test_client().post("/complaints/follow-up", data={"code": code}, base_url=riverton)
+    assert missed.status_code == 200
+    assert "We could not find a complaint with that code" in missed.get_data(as_text=True)
+    app.extensions["survey.db"]["engine"].dispose()
