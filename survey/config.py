@@ -222,6 +222,9 @@ def from_environment(
         "AGENCY_ADDRESSES": addresses,
         "CAMPAIGN_HOST": campaign_host,
         "CAMPAIGN_NAME": get("CAMPAIGN_NAME", "Trust Building Campaign").strip(),
+        # The name in other languages: SURVEY_CAMPAIGN_NAME_ES, SURVEY_CAMPAIGN_NAME_ZH_HANS...
+        "CAMPAIGN_NAMES": {code: name.strip() for code in languages
+                           if (name := get(f"CAMPAIGN_NAME_{code.upper()}", "")).strip()},
         "SECRET_KEY": keys["SECRET_KEY"],
         "CODE_HASH_KEY": keys["CODE_HASH_KEY"],
         # Throttle counters are keyed by an HMAC of the client address under this key: the same in

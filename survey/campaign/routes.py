@@ -29,7 +29,7 @@ from .. import agencies, invites, tenancy
 from ..auth import campaign_required, current_user
 from ..context import AgencyInfo, locale_code
 from ..db import db
-from ..i18n import KNOWN, remember_choice
+from ..i18n import KNOWN, current_code, remember_choice
 from ..instruments import load_file
 from ..models import Agency, Role, StaffUser
 from ..signin import code_page, password_page, signed_out
@@ -45,7 +45,8 @@ _LINK_KEY = "campaign_invite_link"
 
 @bp.context_processor
 def _campaign_context():
-    return {"site_name": current_app.config["CAMPAIGN_NAME"], "home_url": url_for("campaign.home"),
+    names = current_app.config.get("CAMPAIGN_NAMES", {})
+    return {"site_name": names.get(current_code(), current_app.config["CAMPAIGN_NAME"]), "home_url": url_for("campaign.home"),
             "language_url": url_for("campaign.set_language")}
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from survey import audit
 from survey.db import db
+from survey.i18n import KNOWN, RTL, html_lang
 from survey.models import (
     Agency,
     AuditEvent,
@@ -23,6 +24,8 @@ from survey.models import (
     StaffUser,
 )
 from tests.conftest import PASSWORD
+from tests.i18n.bidi import unisolated_runs
+from tests.i18n.test_every_language_shown import untranslated
 
 TARGETS = "variable,category,stratum,population\ndistrict,Harbor,,6000\ndistrict,Hill,,4000\nsex,1,,4900\nsex,2,,5100\n"
 
@@ -287,7 +290,23 @@ def test_public_page_in_arabic(app, client):
     assert client.post("/campaign/language", data={"lang": "xx"}).status_code == 400
 
 
-def test_public_page_shows_latest_published_scores(app, client, tmp_path):
+def test_campaign_name_in_the_visitors_language(app, client, tmp_path):
+    from survey.config import from_environment
+
+    config = from_environment(tmp_path, environ={"SURVEY_CAMPAIGN_NAME": "Trust Campaign",
+                                                 "SURVEY_CAMPAIGN_NAME_ES": "Campaña de confianza"})
+    assert config["CAMPAIGN_NAME"] == "Trust Campaign" and config["CAMPAIGN_NAMES"] == {"es": "Campaña de confianza"}
+    app.config.update(CAMPAIGN_NAME=config["CAMPAIGN_NAME"], CAMPAIGN_NAMES=config["CAMPAIGN_NAMES"])
+    assert "Trust Campaign" in client.get("/campaign/").get_data(as_text=True)
+    client.post("/campaign/language", data={"lang": "es", "next": "/campaign/"})
+    page = client.get("/campaign/").get_data(as_text=True)
+    assert "Campaña de confianza" in page and "Trust Campaign" not in page
+    client.post("/campaign/language", data={"lang": "ar", "next": "/campaign/"})
+    assert "Trust Campaign" in client.get("/campaign/").get_data(as_text=True)  # no Arabic name given
+
+
+def _publish_a_wave(app) -> None:
+    """A published wave of Riverton with 30 responses: its scores stand on the public page."""
     from survey.models import Answer, InstrumentVersion, Response, Wave, WaveMode, WaveStratum
 
     with app.app_context():
@@ -306,6 +325,28 @@ def test_public_page_shows_latest_published_scores(app, client, tmp_path):
                                 for key in ("pj_respect", "pj_listen", "safety_feel")]
             db.session.add(response)
         db.session.commit()
+
+
+def test_public_page_shows_latest_published_scores(app, client):
+    _publish_a_wave(app)
     page = client.get("/campaign/").get_data(as_text=True)
     assert 'href="/a/riverton/results/"' in page
     assert "out of 100" in page, page
+
+
+@pytest.mark.parametrize("lang", [code for code in KNOWN if code != "en"])
+def test_public_page_is_in_every_language_and_keeps_names_in_reading_order(app, client, lang):
+    """The campaign's public page passes the resident pages' language check (no interface text
+    left in English) and, right to left, their isolation check (names and numbers in order)."""
+    app.config["LANGUAGES"] = list(KNOWN)
+    _publish_a_wave(app)
+    assert client.post("/campaign/language", data={"lang": lang, "next": "/campaign/"}).status_code == 303
+    page = client.get("/campaign/").get_data(as_text=True)
+    assert f'lang="{html_lang(lang)}"' in page
+    assert untranslated(page, lang) == []
+    assert "<bdi>Riverton Police Department</bdi>" in page and " 100" in page  # the scores are there
+    if lang in RTL:
+        assert unisolated_runs(page) == []
+    # The language check fails on the English page (tests/i18n shows the isolation check failing).
+    client.post("/campaign/language", data={"lang": "en", "next": "/campaign/"})
+    assert untranslated(client.get("/campaign/").get_data(as_text=True), lang)
