@@ -19,9 +19,11 @@ db_cli = AppGroup("db", help="Create and migrate the database (Alembic).")
 
 
 def choose_agency(slug: str | None) -> Any:
-    """Make ``slug`` (else SURVEY_AGENCY, else the only agency) the agency of this command's
-    ``current_agency()``, in its app context and any request context made inside it. A deployment
-    of several agencies must name one: a command never picks one of them by itself."""
+    """Make ``slug`` (else SURVEY_AGENCY, else the agency this deployment serves) the agency of
+    this command's ``current_agency()``, in its app context and any request context made inside
+    it. With single addresses that is the agency the pages serve (the first one, as the README
+    says); with path or host addresses a deployment of several agencies must name one: a command
+    never picks one of a campaign's agencies by itself."""
     from .context import AgencyInfo
     from .models import Agency
 
@@ -34,7 +36,7 @@ def choose_agency(slug: str | None) -> Any:
         agencies = db.session.scalars(select(Agency).order_by(Agency.id).limit(2)).all()
         if not agencies:
             raise click.ClickException("No agency is set up yet: run `flask --app wsgi demo` or `flask --app wsgi agency set`.")
-        if len(agencies) > 1:
+        if len(agencies) > 1 and current_app.config["AGENCY_ADDRESSES"] != "single":
             count = db.session.scalar(select(func.count()).select_from(Agency))
             raise click.ClickException(f"This deployment holds {count} agencies: name one with --agency SLUG (or SURVEY_AGENCY).")
         agency = agencies[0]
@@ -47,7 +49,7 @@ def agency_option(command: Callable[..., Any]) -> Callable[..., Any]:
     below ``with_appcontext`` (AppGroup commands have one already)."""
 
     @click.option("--agency", "agency_slug", default=None,
-                  help="The agency's slug (default: SURVEY_AGENCY, else the only agency).")
+                  help="The agency's slug (default: SURVEY_AGENCY, else the agency served at single addresses).")
     @functools.wraps(command)
     def wrapped(*args: Any, agency_slug: str | None = None, **kwargs: Any) -> Any:
         choose_agency(agency_slug)

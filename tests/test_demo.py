@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -124,3 +125,25 @@ def test_a_second_run_prints_fresh_usable_codes(app, runner):
             invitation = db.session.scalars(
                 select(Invitation).where(Invitation.code_hash == keyed_hash("invitation", normalize_code(code)))).one()
             assert not invitation.used and db.session.get(Wave, invitation.wave_id).status() == "open"
+
+
+def _make_run_commands() -> list[list[str]]:
+    """The `flask` commands of the Makefile's `run` target, as `make run` gives them."""
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    return [line.split("$(FLASK)", 1)[1].split() for line in recipe.splitlines() if "$(FLASK)" in line]
+
+
+def test_make_run_commands_load_the_campaign_demo_and_warm_it_twice(app, runner):
+    """`make run`, first on an empty database and then again: the demo with its peer agencies
+    (eleven agencies at single addresses) and every following command succeed."""
+    commands = [c for c in _make_run_commands() if c[:2] != ["db", "upgrade"]]
+    assert [c[0] for c in commands] == ["demo", "results-warm"]
+    for attempt in range(2):
+        for args in commands:
+            if args[0] == "demo":
+                args = [*args, "--per-wave", "400"]
+            result = runner.invoke(args=args)
+            assert result.exit_code == 0, f"run {attempt + 1}, flask {' '.join(args)}:\n{result.output}"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Agency)) == 11

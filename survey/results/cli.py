@@ -130,7 +130,12 @@ def warm_command(fresh: bool, agency_slug: str | None) -> None:
             query = query.where(Wave.published.is_(True))
         with current_app.test_request_context():
             waves = [w for w in db.session.scalars(query) if w.id not in warmed]
-            done += service.warm(waves)
+            for wave in waves:
+                try:
+                    done += service.warm([wave])
+                except service.CompareError as exc:
+                    # Its pages say the same to staff; the other waves are still worth warming.
+                    click.echo(f"Wave {wave.slug} of {agency.slug} is not cached: {exc}")
             warmed.update(w.id for w in waves)
             # The other agencies' waves that the Compare page's "Beside other agencies" sets beside these.
             others = {w.id: w for wave in waves for w in benchmarks.comparable_waves(wave) if w.id not in warmed}
