@@ -66,10 +66,16 @@ def period_lines(start: dt.date, end: dt.date, locale: Locale | None = None) -> 
     """The span short, for a chart's axis or a narrow column: the first month over the year
     ("Jul" over "2026"); a span's full name (:func:`period_text`) does not fit under a tick on a
     phone in most languages ("أكتوبر–ديسمبر", "окт. — дек.")."""
+    from babel.dates import format_date as format_pattern
     from babel.dates import format_skeleton
 
     locale = _locale(locale)
-    month = HT_MONTHS[start.month - 1] if _ht(locale) else format_skeleton("MMM", start, locale=locale)
+    if _ht(locale):
+        month = HT_MONTHS[start.month - 1]
+    else:
+        # The stand-alone form unless the format form is shorter: Vietnamese "Tháng 10" collided
+        # with its neighbor under a phone's chart, "thg 10" fits.
+        month = min(format_skeleton("MMM", start, locale=locale), format_pattern(start, "MMM", locale=locale), key=len)
     return f"{month}\n{format_skeleton('y', start, locale=locale)}"
 
 

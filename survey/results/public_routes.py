@@ -134,7 +134,8 @@ def index():
     latest_rates = comparison.latest_rates() if comparison.waves[-1].slug == t.waves[-1] else {}
     return render_template(
         "results/public.html", waves=comparison.waves, latest_title=titles[latest], headline=headline,
-        districts=districts, areas=area_view, min_n=t.min_n, sure=format_percent(t.level, "#,##0%"),
+        districts=districts, areas=area_view, areas_wave_name=period_text(newest.opens_on, newest.last_day()),
+        min_n=t.min_n, sure=format_percent(t.level, "#,##0%"),
         weighting=t.weighting, n_latest=format_decimal(int(t.weights["n"].iloc[-1]), "#,##0"),
         axis_note=present.axis_note(),
         response_rate=None if latest_rates.get("rr1") is None else format_percent(latest_rates["rr1"], "#,##0%"),

@@ -106,7 +106,7 @@ def serving(app: Flask) -> Iterator[str]:
         app.extensions["survey.db"]["engine"].dispose()
 
 
-def demo_app(folder: Path, per_wave: int) -> Flask:
+def demo_app(folder: Path, per_wave: int, languages: tuple[str, ...] = ("en", "es", "ar")) -> Flask:
     """An app on a migrated SQLite file in ``folder`` with the demo loaded (``per_wave`` responses
     in each past wave), for browser tests of results pages."""
     url = f"sqlite:///{folder / 'live.sqlite3'}"
@@ -114,7 +114,7 @@ def demo_app(folder: Path, per_wave: int) -> Flask:
     app = create_app({
         "TESTING": True, "DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(32),
         "CODE_HASH_KEY": secrets.token_urlsafe(32), "COMPLAINT_KEY_FILE": str(folder / "complaint_keys"),
-        "LANGUAGES": ["en", "es", "ar"], "RESULTS_MIN_N": 50, "RESULTS_CACHE_DIR": str(folder / "cache"),
+        "LANGUAGES": list(languages), "RESULTS_MIN_N": 50, "RESULTS_CACHE_DIR": str(folder / "cache"),
     })
     with app.app_context():
         from survey.demo import load_demo

@@ -15,6 +15,7 @@ from tests.browser.conftest import (
     demo_app,
     desk_sign_in,
     serving,
+    set_language,
 )
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
@@ -69,4 +70,11 @@ def test_public_results_page_shows_neighborhoods_on_a_phone(browser, playwright,
     section.screenshot(path=str(tmp_path / "public-areas.png"))
     assert_accessible(phone, "public results with neighborhoods")
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # The table fits the phone: its box does not scroll sideways (the caption and a "Responses"
+    # column were once cut off in English and Spanish), nor in the longest language.
+    for lang in ("en", "es"):
+        if lang != "en":
+            set_language(phone, lang)
+        wrap = phone.locator("section.areas .table-wrap")
+        assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), f"the areas table scrolls in {lang}"
     phone_context.close()

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from survey.i18n import KNOWN
 from tests.browser.conftest import PHONE, assert_accessible, demo_app, serving, set_language
 
 
 @pytest.fixture(scope="module")
 def results_server(tmp_path_factory):
     """A live app on a small demo (published waves, a district or two below the minimum n)."""
-    with serving(demo_app(tmp_path_factory.mktemp("results-live"), per_wave=300)) as url:
+    with serving(demo_app(tmp_path_factory.mktemp("results-live"), per_wave=300, languages=tuple(KNOWN))) as url:
         yield url
 
 
@@ -46,3 +47,24 @@ def test_results_page_is_accessible_in_each_language(phone, code, direction):
 def test_results_page_shows_withheld_districts(phone):
     phone.goto("/results/")
     assert phone.get_by_text("Withheld: fewer than 50 responses").count() >= 1
+
+
+#: Column headings that would overflow their cell if their words could not break mid-word.
+BROKEN_HEADINGS_JS = """() => [...document.querySelectorAll('main thead th')].filter(th => {
+  const before = [th.style.overflowWrap, th.style.hyphens];
+  th.style.overflowWrap = 'normal'; th.style.hyphens = 'manual';
+  const broken = th.scrollWidth > th.clientWidth + 1;
+  [th.style.overflowWrap, th.style.hyphens] = before;
+  return broken;
+}).map(th => th.textContent.trim())"""
+
+
+@pytest.mark.parametrize("code", ["en", "fr", "pt", "ru", "vi", "tl", "ht"])
+def test_table_headings_keep_their_words_whole_on_a_phone(phone, code):
+    """"Fourchette", "Pontuação" and "Диапазон" once broke mid-word in the public tables."""
+    phone.goto("/results/")
+    if code != "en":
+        set_language(phone, code)
+    for path in ("/results/", "/complaints/data"):
+        phone.goto(path)
+        assert phone.evaluate(BROKEN_HEADINGS_JS) == [], f"{path} in {code}"

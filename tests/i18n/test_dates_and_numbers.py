@@ -81,3 +81,21 @@ def test_haitian_creole_and_russian_as_their_readers_write_them():
     assert long_date_text(day, Locale.parse("ht")) == "23 desanm 2026"
     assert long_date_text(day, Locale.parse("ru")).split() == ["23", "декабря", "2026", "г."]
     assert long_date_text(day, Locale.parse("tl")) == "Disyembre 23, 2026"
+
+
+#: The longest month label that fits its slot under a public chart on a 360 px phone: the plot
+#: is about 256 px wide for four surveys (64 px a slot) and its 15 px text averages about 8 px a
+#: character, so 7 characters leave a gap and 8 touch the next label (Vietnamese "Tháng 10" did).
+CHART_MONTH_CHARS = 7
+
+
+@pytest.mark.parametrize("code", list(KNOWN))
+def test_chart_month_labels_fit_under_a_phones_chart(tour_app, code):
+    import datetime as dt
+
+    from survey.formats import period_lines
+
+    locale = Locale.parse("fil" if code == "tl" else code)
+    with tour_app.test_request_context():
+        months = [period_lines(dt.date(2026, m, 1), dt.date(2026, m, 28), locale).split("\n")[0] for m in range(1, 13)]
+    assert max(len(month) for month in months) <= CHART_MONTH_CHARS, months
