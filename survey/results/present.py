@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from analysis.plots import Series, small_multiples_svg, trend_svg
 
 from ..context import locale_code
 from ..formats import Filled, ltr
+from ..i18n import direction
 from ..models import today
 
 
@@ -204,7 +206,7 @@ def trend_chart(est: pd.DataFrame, codebook: Codebook, measures: list[str], titl
     lines = [series(est, m, measure_label(codebook, m)) for m in measures]
     alt = trend_alt(lines, level)
     note = _("Shaded: %(pct)s%% confidence interval.", pct=int(round(level * 100)))
-    return trend_svg(lines, title=title, desc=f"{alt} {note}", ylabel=_("Score (0-100)")), alt
+    return trend_svg(lines, title=title, desc=f"{alt} {note}", ylabel=score_axis_label()), alt
 
 
 def domain_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, domains: list[str],
@@ -236,7 +238,7 @@ def gap_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, doma
     title = _("%(measure)s by %(group)s", measure=measure_label(codebook, measure), group=by_label(codebook, by).lower())
     alt = trend_alt(lines, level)
     note = _("Shaded: %(pct)s%% confidence interval.", pct=int(round(level * 100)))
-    return trend_svg(lines, title=title, desc=f"{alt} {note}", ylabel=_("Score (0-100)")), alt
+    return trend_svg(lines, title=title, desc=f"{alt} {note}", ylabel=score_axis_label()), alt
 
 
 def chart_alt(kind: str, est: pd.DataFrame, codebook: Codebook, measure: str, by: str, domains: list[str],
@@ -438,8 +440,22 @@ def public_chart(est: pd.DataFrame, codebook: Codebook, measure: str, titles: di
     """A public trend chart: the axis labeled with the months of each wave, the title left to the page."""
     shown = public_line(est, codebook, measure, ticks)
     alt = public_alt([public_line(est, codebook, measure, titles)])
-    return trend_svg([shown], title=shown.label, desc=f"{alt} {axis_note()}", ylabel=_("Score (0-100)"),
+    return trend_svg([shown], title=shown.label, desc=f"{alt} {axis_note()}", ylabel=score_axis_label(),
                      show_title=False)
+
+
+#: A run of digits with the signs between them ("0-100", "4.3%"): one number to a reader.
+_DIGIT_RUN = re.compile(r"\d(?:[\d.,:%\u2013-]*\d)?%?")
+
+
+def score_axis_label() -> str:
+    """The charts' y-axis label. A chart's text is drawn by the browser inside the SVG, where no
+    <bdi> can reach: in Arabic the rules of bidirectional text turn "0-100" after an Arabic word
+    into "100-0", so each run of digits is wrapped in the isolate marks LRI ... PDI."""
+    text = _("Score (0-100)")
+    if direction(locale_code()) != "rtl":
+        return text
+    return _DIGIT_RUN.sub(lambda m: f"\u2066{m.group(0)}\u2069", text)
 
 
 def axis_note() -> str:

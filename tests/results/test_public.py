@@ -78,6 +78,16 @@ def test_public_chart_is_an_svg_image_in_the_visitor_language(demo_client):
     assert demo_client.get("/results/chart/nothing.svg").status_code == 404
 
 
+def test_arabic_chart_keeps_its_numbers_in_order(demo_client):
+    """The browser draws a chart's text: after an Arabic word "0-100" reads "100-0" unless the
+    digits are isolated (LRI ... PDI), as the screenshots of the Arabic results page showed."""
+    english = demo_client.get("/results/chart/trust.svg").get_data(as_text=True)
+    assert "Score (0-100)" in english and "\u2066" not in english
+    demo_client.post("/language", data={"lang": "ar"})
+    arabic = demo_client.get("/results/chart/trust.svg").get_data(as_text=True)
+    assert "الدرجة (\u20660-100\u2069)" in arabic
+
+
 def test_home_page_links_to_results(demo_client):
     assert 'href="/results/"' in demo_client.get("/").get_data(as_text=True)
 
