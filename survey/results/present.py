@@ -444,6 +444,10 @@ def public_chart(est: pd.DataFrame, codebook: Codebook, measure: str, titles: di
                      show_title=False)
 
 
+#: The charts' drawing: raised whenever it changes, so that a cached file of an older drawing is
+#: never served (it is in every cached chart's name).
+CHART_DRAWING = 4
+
 #: A run of digits with the signs between them ("0-100", "4.3%"): one number to a reader.
 _DIGIT_RUN = re.compile(r"\d(?:[\d.,:%\u2013-]*\d)?%?")
 

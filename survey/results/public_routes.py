@@ -153,7 +153,7 @@ def chart(measure: str):
     if measure not in set(t.measures["measure"]):
         abort(404)
     # The drawing's version is in the name: a cache made by an older design is never served.
-    name = f"{comparison.key}-public3-{measure}-{locale_code()}.svg"
+    name = f"{comparison.key}-public{present.CHART_DRAWING}-{measure}-{locale_code()}.svg"
 
     def draw() -> str:
         shown = t.estimates[t.estimates["n"] >= t.min_n]

@@ -115,7 +115,7 @@ def chart():
     if measure not in set(tables.measures["measure"]):
         abort(404)
     by = _by(tables)
-    name = f"{comparison.key}-{kind}-{measure}-{by}-{locale_code()}.svg"
+    name = f"{comparison.key}-{kind}{present.CHART_DRAWING}-{measure}-{by}-{locale_code()}.svg"
 
     def draw() -> str:
         est, cb = tables.estimates, comparison.codebook

@@ -88,6 +88,14 @@ def test_arabic_chart_keeps_its_numbers_in_order(demo_client):
     assert "الدرجة (\u20660-100\u2069)" in arabic
 
 
+def test_chart_addresses_name_the_language(demo_client):
+    """A chart is kept by the browser for five minutes: its address names the language, or a
+    visitor who switched to Arabic kept seeing the English chart."""
+    assert 'src="/results/chart/trust.svg?lang=en"' in demo_client.get("/results/").get_data(as_text=True)
+    demo_client.post("/language", data={"lang": "ar"})
+    assert 'src="/results/chart/trust.svg?lang=ar"' in demo_client.get("/results/").get_data(as_text=True)
+
+
 def test_home_page_links_to_results(demo_client):
     assert 'href="/results/"' in demo_client.get("/").get_data(as_text=True)
 
