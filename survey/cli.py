@@ -24,22 +24,23 @@ def choose_agency(slug: str | None) -> Any:
     it. With single addresses that is the agency the pages serve (the first one, as the README
     says); with path or host addresses a deployment of several agencies must name one: a command
     never picks one of a campaign's agencies by itself."""
-    from .context import AgencyInfo
+    from .context import AgencyInfo, find_agency
     from .models import Agency
 
     slug = slug or current_app.config.get("AGENCY")
     if slug:
-        agency = db.session.scalars(select(Agency).where(Agency.slug == slug)).first()
+        agency = find_agency("slug", slug)
         if agency is None:
             raise click.ClickException(f"There is no agency {slug!r}: see `flask --app wsgi agency show`.")
     else:
-        agencies = db.session.scalars(select(Agency).order_by(Agency.id).limit(2)).all()
-        if not agencies:
-            raise click.ClickException("No agency is set up yet: run `flask --app wsgi demo` or `flask --app wsgi agency set`.")
-        if len(agencies) > 1 and current_app.config["AGENCY_ADDRESSES"] != "single":
+        if current_app.config["AGENCY_ADDRESSES"] != "single":
             count = db.session.scalar(select(func.count()).select_from(Agency))
-            raise click.ClickException(f"This deployment holds {count} agencies: name one with --agency SLUG (or SURVEY_AGENCY).")
-        agency = agencies[0]
+            if count > 1:
+                raise click.ClickException(
+                    f"This deployment holds {count} agencies: name one with --agency SLUG (or SURVEY_AGENCY).")
+        agency = find_agency("single", "")
+        if agency is None:
+            raise click.ClickException("No agency is set up yet: run `flask --app wsgi demo` or `flask --app wsgi agency set`.")
     g.agency = AgencyInfo.of(agency)
     return g.agency
 

@@ -79,6 +79,18 @@ def current_agency() -> AgencyInfo:
     return g.agency
 
 
+def find_agency(how: str, name: str) -> Agency | None:
+    """The agency an address names (see :func:`survey.tenancy.agency_key`): ("host", h) by its
+    host name, ("slug", s) or ("single", s) by its slug, and ("single", "") the first agency,
+    the one single addresses serve when SURVEY_AGENCY names none."""
+    query = select(Agency).order_by(Agency.id).limit(1)
+    if how == "host":
+        query = select(Agency).where(Agency.host == name)
+    elif name:
+        query = select(Agency).where(Agency.slug == name)
+    return db.session.scalars(query).first()
+
+
 def _agency_settings() -> AgencyInfo:
     """The request's agency's settings as stored (in no language), from this worker's cache."""
     key = tenancy.agency_key() if request else ("single", current_app.config.get("AGENCY") or "")
@@ -88,12 +100,7 @@ def _agency_settings() -> AgencyInfo:
     found = cache.get(key)
     if found is None or found[0] < time.monotonic():
         how, name = key
-        query = select(Agency).order_by(Agency.id).limit(1)
-        if how == "host":
-            query = select(Agency).where(Agency.host == name)
-        elif name:
-            query = select(Agency).where(Agency.slug == name)
-        agency = db.session.scalars(query).first()
+        agency = find_agency(how, name)
         if agency is None:
             if how != "single":
                 raise NotFound()
