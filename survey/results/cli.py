@@ -130,21 +130,16 @@ def warm_command(fresh: bool, agency_slug: str | None) -> None:
             query = query.where(Wave.published.is_(True))
         with current_app.test_request_context():
             waves = [w for w in db.session.scalars(query) if w.id not in warmed]
-            for wave in waves:
-                try:
-                    done += service.warm([wave])
-                except service.CompareError as exc:
-                    # Its pages say the same to staff; the other waves are still worth warming.
-                    click.echo(f"Wave {wave.slug} of {agency.slug} is not cached: {exc}")
+            cached, failed = service.warm(waves)
+            for wave, why in failed:
+                click.echo(f"Wave {wave.slug} of {agency.slug} is not cached: {why}")
             warmed.update(w.id for w in waves)
-            # The other agencies' waves that the Compare page's "Beside other agencies" sets beside these.
+            # The other agencies' waves that the Compare page's "Beside other agencies" sets beside these
+            # (one that cannot be weighted is left out of the benchmarks too).
             others = {w.id: w for wave in waves for w in benchmarks.comparable_waves(wave) if w.id not in warmed}
             warmed.update(others)
-            for wave in others.values():
-                try:
-                    done += service.warm([wave])
-                except service.CompareError:
-                    continue  # left out of the benchmarks too
+            cached_others, _failed = service.warm(list(others.values()))
+            done += cached + cached_others
             # The public page shows the newest published wave's small areas: their model is cached too.
             modeled += areas.warm(waves)
     where = f" of {len(slugs)} agencies" if campaign else ""

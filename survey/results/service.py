@@ -400,10 +400,17 @@ def report_zip(waves: Sequence[Wave], *, min_n: int, title: str, language: str) 
     return cached(f"report-{key}.pickle", make)
 
 
-def warm(waves: Sequence[Wave]) -> int:
+def warm(waves: Sequence[Wave]) -> tuple[int, list[tuple[Wave, str]]]:
     """Compute and keep every wave's own tables (after loading data, or from a nightly job), so
-    that the first comparison of any of them only puts them together. Returns how many waves."""
-    return len(wave_parts(waves))
+    that the first comparison of any of them only puts them together. Returns how many waves
+    were cached, and each wave that cannot be weighted with the reason (its pages say the same)."""
+    done, failed = 0, []
+    for wave in waves:
+        try:
+            done += len(wave_parts([wave]))
+        except CompareError as exc:
+            failed.append((wave, str(exc)))
+    return done, failed
 
 
 def forget() -> int:
