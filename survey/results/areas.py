@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 
 from analysis.sae import AreaEstimates, area_estimates
 
+from ..formats import period_text
 from ..models import AreaKind, Wave
 from . import present, service
 
@@ -32,6 +33,9 @@ class AreaView:
 
     public: bool
     wave: Wave
+    #: The survey's name in its heading: its months in the visitor's language on the public page,
+    #: the title staff gave it on theirs.
+    wave_name: str
     kind: str
     measure: str
     measure_label: str
@@ -127,7 +131,8 @@ def view(wave: Wave | None, *, public: bool, measure: str | None = None) -> Area
     model = result.models
     info = model[(model["measure"] == measure)].iloc[0].to_dict()
     return AreaView(
-        public=public, wave=wave, kind=str(wave.area_kind or AreaKind.NEIGHBORHOOD), measure=measure,
+        public=public, wave=wave, wave_name=period_text(wave.opens_on, wave.last_day()) if public else wave.title,
+        kind=str(wave.area_kind or AreaKind.NEIGHBORHOOD), measure=measure,
         measure_label=present.measure_label(codebook, measure),
         measures=[(k, present.measure_label(codebook, k)) for k in keys], rows=rows, min_n=min_n, pct=95,
         withheld=withheld,

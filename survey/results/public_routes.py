@@ -134,8 +134,7 @@ def index():
     latest_rates = comparison.latest_rates() if comparison.waves[-1].slug == t.waves[-1] else {}
     return render_template(
         "results/public.html", waves=comparison.waves, latest_title=titles[latest], headline=headline,
-        districts=districts, areas=area_view, areas_wave_name=period_text(newest.opens_on, newest.last_day()),
-        min_n=t.min_n, sure=format_percent(t.level, "#,##0%"),
+        districts=districts, areas=area_view, min_n=t.min_n, sure=format_percent(t.level, "#,##0%"),
         weighting=t.weighting, n_latest=format_decimal(int(t.weights["n"].iloc[-1]), "#,##0"),
         axis_note=present.axis_note(),
         response_rate=None if latest_rates.get("rr1") is None else format_percent(latest_rates["rr1"], "#,##0%"),
@@ -145,6 +144,8 @@ def index():
 
 @bp.get("/chart/<measure>.svg")
 def chart(measure: str):
+    """The chart in the visitor's language. Pages add ``?lang=`` to its address only so that a
+    browser keeps one copy per language (it is cached for five minutes); the view ignores it."""
     waves = published_waves()
     if measure not in HEADLINE or not waves:
         abort(404)
