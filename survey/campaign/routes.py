@@ -45,8 +45,8 @@ _LINK_KEY = "campaign_invite_link"
 
 @bp.context_processor
 def _campaign_context():
-    names = current_app.config.get("CAMPAIGN_NAMES", {})
-    return {"site_name": names.get(current_code(), current_app.config["CAMPAIGN_NAME"]), "home_url": url_for("campaign.home"),
+    name = current_app.config["CAMPAIGN_NAMES"].get(current_code(), current_app.config["CAMPAIGN_NAME"])
+    return {"site_name": name, "home_url": url_for("campaign.home"),
             "language_url": url_for("campaign.set_language")}
 
 

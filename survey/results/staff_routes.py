@@ -103,6 +103,8 @@ def compare():
 @bp.get("/chart.svg")
 @roles_required(*COMPARE_ROLES)
 def chart():
+    """A Compare chart in the staff member's language (``?lang=`` in its address only keeps the
+    browser's cached copies apart per language; the view ignores it)."""
     waves = _chosen(_agency_waves())
     kind, measure = request.args.get("chart", "trend"), request.args.get("measure", "trust")
     if not waves or kind not in CHARTS:
