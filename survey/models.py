@@ -451,7 +451,8 @@ class Complaint(Base):
     __table_args__ = (UniqueConstraint("agency_id", "reference"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    # Indexed by the unique (agency_id, reference), which leads with it.
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     # A short reference staff can say on the phone; not secret, not the receipt. Numbered per agency.
     reference: Mapped[str] = mapped_column(String(16))
     receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -9,6 +9,9 @@ complaint of the year and getting C-2026-0418, learned that the campaign had rec
 others. Each agency now numbers its own; the reference is unique within its agency. Existing
 references keep their numbers (they are printed on letters and said on the phone).
 
+The new unique key leads with the agency, so it also serves every look-up of an agency's
+complaints: the index on the agency alone is dropped (one index less to write per complaint).
+
 Going back refuses, changing nothing, when two agencies already hold the same reference.
 """
 
@@ -27,6 +30,7 @@ def upgrade() -> None:
     with op.batch_alter_table("complaint") as batch:
         batch.drop_constraint("uq_complaint_reference", type_="unique")
         batch.create_unique_constraint("uq_complaint_agency_id", ["agency_id", "reference"])
+        batch.drop_index("ix_complaint_agency_id")
 
 
 def downgrade() -> None:
@@ -39,5 +43,6 @@ def downgrade() -> None:
             "a deployment-wide unique reference cannot be restored"
         )
     with op.batch_alter_table("complaint") as batch:
+        batch.create_index("ix_complaint_agency_id", ["agency_id"], unique=False)
         batch.drop_constraint("uq_complaint_agency_id", type_="unique")
         batch.create_unique_constraint("uq_complaint_reference", ["reference"])
