@@ -25,7 +25,7 @@ from survey.models import (
 )
 from tests.conftest import PASSWORD
 from tests.i18n.bidi import unisolated_runs
-from tests.i18n.test_every_language_shown import untranslated
+from tests.i18n.checks import untranslated
 
 TARGETS = "variable,category,stratum,population\ndistrict,Harbor,,6000\ndistrict,Hill,,4000\nsex,1,,4900\nsex,2,,5100\n"
 

@@ -1,5 +1,6 @@
-"""Translation checks shared by the tests: interface catalogs, placeholders, instrument coverage
-and a Flesch-Kincaid readability estimate. Each check returns a list of problems (empty: fine), so a
+"""Translation checks shared by the tests: interface catalogs, placeholders, instrument coverage,
+English interface text left on a page in another language, and a Flesch-Kincaid readability
+estimate. Each check returns a list of problems (empty: fine), so a
 test can run it on the shipped files and on a deliberately broken copy."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog, Message
@@ -231,6 +233,46 @@ def readability_report() -> str:
         lines.append(f"{name}: grade {g.grade} ({g.sentences} sentences, {g.words} words)")
         lines.extend(f"    {grade:5.1f}  {s}" for grade, s in worst_sentences(corpus))
     return "\n".join(lines)
+
+
+
+# ------------------------------------------------------------------ English shown in another language
+
+
+#: Attributes whose text a person reads or hears.
+_READ_ATTRIBUTES = re.compile(r'\b(?:aria-label|title|alt|placeholder|content)="([^"]*)"')
+_PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]")
+
+
+@cache
+def untranslated_patterns(lang: str) -> list[tuple[str, re.Pattern[str]]]:
+    """(English text, pattern matching it as a whole run) for each message of ``lang``'s catalog
+    whose translation differs from the English."""
+    with open(TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po", "rb") as handle:
+        catalog = read_po(handle)
+    found = []
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for english in ids:
+            parts = _PLACEHOLDER.split(english)
+            if english in strings or "<" in english or not any(c.isalpha() for c in "".join(parts)):
+                continue  # the same text, markup, or glue such as "%(question)s: %(answer)s"
+            pattern = ".+?".join(re.escape(re.sub(r"\s+", " ", part)) for part in parts)
+            found.append((english, re.compile(rf"(?:{pattern})")))
+    return found
+
+
+def untranslated(html: str, lang: str) -> list[str]:
+    """The catalog's English texts that stand whole on the page (as a text run or a read attribute)."""
+    from tests.residentpages import text_runs
+
+    runs = text_runs(html) + [" ".join(v.split()) for v in _READ_ATTRIBUTES.findall(html.split("<body", 1)[-1])]
+    runs += [" ".join(v.split()) for v in re.findall(r'<meta name="description" content="([^"]*)"', html)]
+    return sorted({english for english, pattern in untranslated_patterns(lang)
+                   for run in runs if pattern.fullmatch(run)})
 
 
 if __name__ == "__main__":

@@ -129,3 +129,39 @@ def _raw_sign_in(stack: Stack):
     return https_request(stack.https_port, "POST", f"/a/{SECOND}/staff/sign-in",
                          {"csrf_token": token, "email": STAFF["admin"], "password": STAFF_PASSWORD},
                          source="127.0.0.9", cookies=client.cookies)
+
+
+def test_complaint_references_count_each_agencys_own_under_concurrent_filing(campaign):
+    """Residents file at Harborton at once, over TLS: each complaint gets its own number, counted
+    from Harborton's own complaints (per-agency advisory lock on PostgreSQL), whatever Loadville holds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from survey.db import db
+    from survey.models import Agency, Complaint
+
+    stack, _codes = campaign
+
+    def file(slug: str, k: int) -> int:
+        resident = Browserless(stack, f"127.0.2.{k + 1}")
+        status, text, _ = resident.post_form(f"/a/{slug}/complaints/new",
+                                             {"categories": "discourtesy", "contact_method": "none"})
+        assert status == 303, text[:500]
+        return status
+
+    for k in range(3):  # Loadville's first: a campaign-wide count would start Harborton at 4
+        file("loadville", 20 + k)
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda k: file(SECOND, k), range(8))) == [303] * 8
+    app = stack.deployment.app()
+    try:
+        with app.app_context():
+            refs = dict(db.session.execute(
+                select(Agency.slug, func.count()).select_from(Complaint).join(Agency).group_by(Agency.slug)).all())
+            harborton = db.session.scalars(select(Complaint.reference).join(Agency).where(Agency.slug == SECOND)).all()
+    finally:
+        app.extensions["survey.db"]["engine"].dispose()
+    assert refs == {"loadville": 3, SECOND: 8}
+    year = app_today().year
+    assert sorted(harborton) == [f"C-{year}-{n:04d}" for n in range(1, 9)]
