@@ -206,7 +206,7 @@ def trend_chart(est: pd.DataFrame, codebook: Codebook, measures: list[str], titl
     lines = [series(est, m, measure_label(codebook, m)) for m in measures]
     alt = trend_alt(lines, level)
     note = _("Shaded: %(pct)s%% confidence interval.", pct=int(round(level * 100)))
-    return trend_svg(lines, title=title, desc=f"{alt} {note}", ylabel=score_axis_label()), alt
+    return trend_svg(_drawn(lines), title=chart_text(title), desc=f"{alt} {note}", ylabel=score_axis_label()), alt
 
 
 def domain_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, domains: list[str],
@@ -223,12 +223,12 @@ def domain_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, d
             s = Series(s.label, s.x, [None if x in small else v for x, v in zip(s.x, s.y, strict=True)],
                        [None if x in small else v for x, v in zip(s.x, s.low, strict=True)],
                        [None if x in small else v for x, v in zip(s.x, s.high, strict=True)])
-        panels.append((s.label, [everyone, s]))
+        panels.append((chart_text(s.label), _drawn([everyone, s])))
         lines.append(s)
     title = _("%(measure)s by %(group)s", measure=measure_label(codebook, measure), group=by_label(codebook, by).lower())
     alt = trend_alt(lines, level)
     note = _("Gray dashed line: everyone. Shaded: %(pct)s%% confidence interval.", pct=int(round(level * 100)))
-    return small_multiples_svg(panels, title=title, desc=f"{alt} {note}", note=note), alt
+    return small_multiples_svg(panels, title=chart_text(title), desc=f"{alt} {note}", note=chart_text(note)), alt
 
 
 def gap_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, domains: list[str],
@@ -238,7 +238,7 @@ def gap_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, doma
     title = _("%(measure)s by %(group)s", measure=measure_label(codebook, measure), group=by_label(codebook, by).lower())
     alt = trend_alt(lines, level)
     note = _("Shaded: %(pct)s%% confidence interval.", pct=int(round(level * 100)))
-    return trend_svg(lines, title=title, desc=f"{alt} {note}", ylabel=score_axis_label()), alt
+    return trend_svg(_drawn(lines), title=chart_text(title), desc=f"{alt} {note}", ylabel=score_axis_label()), alt
 
 
 def chart_alt(kind: str, est: pd.DataFrame, codebook: Codebook, measure: str, by: str, domains: list[str],
@@ -440,26 +440,40 @@ def public_chart(est: pd.DataFrame, codebook: Codebook, measure: str, titles: di
     """A public trend chart: the axis labeled with the months of each wave, the title left to the page."""
     shown = public_line(est, codebook, measure, ticks)
     alt = public_alt([public_line(est, codebook, measure, titles)])
-    return trend_svg([shown], title=shown.label, desc=f"{alt} {axis_note()}", ylabel=score_axis_label(),
+    return trend_svg(_drawn([shown]), title=shown.label, desc=f"{alt} {axis_note()}", ylabel=score_axis_label(),
                      show_title=False)
 
 
 #: The charts' drawing: raised whenever it changes, so that a cached file of an older drawing is
 #: never served (it is in every cached chart's name).
-CHART_DRAWING = 4
+CHART_DRAWING = 5
+
+#: Unicode's isolates: left to right, right to left, and their end.
+LRI, RLI, PDI = "\u2066", "\u2067", "\u2069"
 
 #: A run of digits with the signs between them ("0-100", "4.3%"): one number to a reader.
 _DIGIT_RUN = re.compile(r"\d(?:[\d.,:%\u2013-]*\d)?%?")
 
 
-def score_axis_label() -> str:
-    """The charts' y-axis label. A chart's text is drawn by the browser inside the SVG, where no
-    <bdi> can reach: in Arabic the rules of bidirectional text turn "0-100" after an Arabic word
-    into "100-0", so each run of digits is wrapped in the isolate marks LRI ... PDI."""
-    text = _("Score (0-100)")
+def chart_text(text: str) -> str:
+    """``text`` as a chart draws it. A chart's text is laid out by the browser inside the SVG,
+    left to right, where no <bdi> can reach. In a right-to-left language each line is therefore
+    isolated as right to left (RLI ... PDI: "65 أو أكثر" read "أو أكثر 65"), and each run of digits
+    in it as left to right (LRI ... PDI: "0-100" after an Arabic word read "100-0")."""
     if direction(locale_code()) != "rtl":
         return text
-    return _DIGIT_RUN.sub(lambda m: f"\u2066{m.group(0)}\u2069", text)
+    lines = (_DIGIT_RUN.sub(lambda m: LRI + m.group(0) + PDI, line) for line in text.split("\n"))
+    return "\n".join(RLI + line + PDI for line in lines)
+
+
+def _drawn(lines: list[Series]) -> list[Series]:
+    """The lines with their labels and the waves' names as the chart draws them (:func:`chart_text`)."""
+    return [Series(chart_text(s.label), [chart_text(x) for x in s.x], s.y, s.low, s.high) for s in lines]
+
+
+def score_axis_label() -> str:
+    """The charts' y-axis label."""
+    return chart_text(_("Score (0-100)"))
 
 
 def axis_note() -> str:

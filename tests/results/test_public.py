@@ -117,3 +117,15 @@ def test_results_page_is_light(demo_client):
     assert total <= 14 * 1024, total
     svg = demo_client.get("/results/chart/trust.svg").get_data()
     assert len(gzip.compress(svg)) <= 14 * 1024
+
+
+def test_chart_text_reads_right_to_left_with_numbers_in_order(demo_app):
+    """Each line of a chart's text is isolated right to left in Arabic (a label that starts with a
+    number, "65 أو أكثر", was drawn "أو أكثر 65") and its digit runs left to right; English is untouched."""
+    from survey.results.present import LRI, PDI, RLI, chart_text
+
+    with demo_app.test_request_context(headers={"Accept-Language": "ar"}):
+        assert chart_text("65 أو أكثر") == f"{RLI}{LRI}65{PDI} أو أكثر{PDI}"
+        assert chart_text("أكتوبر\n2025") == f"{RLI}أكتوبر{PDI}\n{RLI}{LRI}2025{PDI}{PDI}"
+    with demo_app.test_request_context(headers={"Accept-Language": "en"}):
+        assert chart_text("65 or older") == "65 or older"
