@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import unicodedata
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -446,7 +447,7 @@ def public_chart(est: pd.DataFrame, codebook: Codebook, measure: str, titles: di
 
 #: The charts' drawing: raised whenever it changes, so that a cached file of an older drawing is
 #: never served (it is in every cached chart's name).
-CHART_DRAWING = 5
+CHART_DRAWING = 6
 
 #: Unicode's isolates: left to right, right to left, and their end.
 LRI, RLI, PDI = "\u2066", "\u2067", "\u2069"
@@ -457,13 +458,21 @@ _DIGIT_RUN = re.compile(r"\d(?:[\d.,:%\u2013-]*\d)?%?")
 
 def chart_text(text: str) -> str:
     """``text`` as a chart draws it. A chart's text is laid out by the browser inside the SVG,
-    left to right, where no <bdi> can reach. In a right-to-left language each line is therefore
-    isolated as right to left (RLI ... PDI: "65 أو أكثر" read "أو أكثر 65"), and each run of digits
-    in it as left to right (LRI ... PDI: "0-100" after an Arabic word read "100-0")."""
+    left to right, where no <bdi> can reach. In a right-to-left language each line
+    with a right-to-left letter is isolated as right to left (RLI ... PDI: "65 أو أكثر" read
+    "أو أكثر 65"), and each run of digits in it as left to right (LRI ... PDI: "0-100" after an
+    Arabic word read "100-0")."""
     if direction(locale_code()) != "rtl":
         return text
-    lines = (_DIGIT_RUN.sub(lambda m: LRI + m.group(0) + PDI, line) for line in text.split("\n"))
-    return "\n".join(RLI + line + PDI for line in lines)
+    return "\n".join(_right_to_left(line) for line in text.split("\n"))
+
+
+def _right_to_left(line: str) -> str:
+    """One line of a chart in a right-to-left language; a line with no right-to-left letter (a
+    wave's code, "2025-q4", a year) already reads as it should and is left alone."""
+    if not any(unicodedata.bidirectional(c) in ("R", "AL") for c in line):
+        return line
+    return RLI + _DIGIT_RUN.sub(lambda m: LRI + m.group(0) + PDI, line) + PDI
 
 
 def _drawn(lines: list[Series]) -> list[Series]:
