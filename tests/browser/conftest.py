@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from survey import create_app, migrate
 from survey.db import db
@@ -92,10 +92,33 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     return app
 
 
+class _ClosingHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, closing the response when the browser drops the connection.
+
+    Werkzeug skips ``close()`` on the response when reading what is left of a request fails
+    because the browser has gone (a page closed while a stylesheet still downloads): the file it
+    streams is left to the garbage collector, whose ResourceWarning then fails whichever test is
+    running. The response is kept in the environ (by ``_keep_response``) to be closed here.
+    """
+
+    def connection_dropped(self, error, environ=None):
+        response = environ.pop("tests.response", None) if environ else None
+        if hasattr(response, "close"):
+            response.close()
+
+
+def _keep_response(app: Flask):
+    def wsgi(environ, start_response):
+        environ["tests.response"] = response = app(environ, start_response)
+        return response
+
+    return wsgi
+
+
 @contextlib.contextmanager
 def serving(app: Flask) -> Iterator[str]:
     """Serve ``app`` on a free local port in a daemon thread; yield its base address."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _keep_response(app), threaded=True, request_handler=_ClosingHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -40,3 +40,31 @@ def test_a_foreign_request_is_noticed(page, no_third_party_requests):
     foreign = [url for url in no_third_party_requests if "192.0.2.1" in url]
     assert foreign, "the recorder missed a request to another host"
     no_third_party_requests.remove(foreign[0])  # planted by this test; the fixture checks the rest
+
+
+def test_a_browser_leaving_mid_download_leaves_no_file_open(live_server):
+    """Clients that reset the connection while a file still downloads (as a page closed mid-load
+    does) leave no file to the garbage collector: Werkzeug's own handler did, and the
+    ResourceWarning failed whichever browser test was running when it was collected."""
+    import gc
+    import socket
+    import struct
+    import sys
+    import time
+    from urllib.parse import urlsplit
+
+    address = urlsplit(live_server)
+    left_open = []
+    previous, sys.unraisablehook = sys.unraisablehook, left_open.append
+    try:
+        for attempt in range(200):
+            with socket.create_connection((address.hostname, address.port)) as client:
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset on close
+                client.sendall(b"GET /static/site.css HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                if attempt % 2:
+                    client.recv(16)
+        time.sleep(0.5)
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    assert not left_open, [str(u.exc_value) for u in left_open[:3]]
