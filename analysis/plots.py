@@ -190,13 +190,15 @@ def _svg(fig: Figure, title: str, desc: str) -> str:
 
 def trend_svg(series: Sequence[Series], *, title: str, desc: str, ylabel: str = "",
               ylim: tuple[float, float] | None = None, fmt: str = ".0f", width: float = 4.6,
-              height: float = 3.6, gray_first: bool = False, scores: bool = True, show_title: bool = True) -> str:
+              height: float = 3.6, gray_first: bool = False, scores: bool = True, show_title: bool = True,
+              rtl: bool = False) -> str:
     """Lines across waves with shaded confidence bands, each labeled at its end (a single line
     is not: the title names it).
 
     ``scores``: the values are 0-100 scores and the y axis follows :func:`score_axis` unless
     ``ylim`` is given. ``show_title=False`` leaves the title to the page (it stays the SVG's
-    ``<title>``) and gives the plot the room.
+    ``<title>``) and gives the plot the room. ``rtl``: the page reads right to left, so the
+    title starts at the right edge.
     """
     if ylim is None and scores:
         ylim = score_axis(series)
@@ -207,7 +209,7 @@ def trend_svg(series: Sequence[Series], *, title: str, desc: str, ylabel: str = 
         _draw(ax, series, ylim, several, fmt, gray_first=gray_first)
         ax.set_ylabel(ylabel)
         if show_title:
-            ax.set_title(title, loc="left", fontsize=15, fontweight="bold")
+            ax.set_title(title, loc="right" if rtl else "left", fontsize=15, fontweight="bold")
         lines_below = max((x.count("\n") + 1 for s in series for x in s.x), default=1)
         tilted = len({x for s in series for x in s.x}) > 3 and lines_below == 1
         fig.subplots_adjust(left=0.2 if ylabel else 0.12, right=0.62 if several else 0.98,
@@ -218,10 +220,10 @@ def trend_svg(series: Sequence[Series], *, title: str, desc: str, ylabel: str = 
 
 def small_multiples_svg(panels: Sequence[tuple[str, Sequence[Series]]], *, title: str, desc: str,
                         ylim: tuple[float, float] | None = None, columns: int = 2, note: str = "",
-                        panel_height: float = 1.8, width: float = 4.6) -> str:
+                        panel_height: float = 1.8, width: float = 4.6, rtl: bool = False) -> str:
     """One small panel per domain (shared y axis, by :func:`score_axis` unless ``ylim`` is given),
     each titled with its name; the first series of a panel is drawn gray (e.g. everyone, for
-    reference) and the second in color."""
+    reference) and the second in color. ``rtl``: the titles and the note start at the right edge."""
     rows = max(math.ceil(len(panels) / columns), 1)
     if ylim is None:
         ylim = score_axis([s for _name, series in panels for s in series])
@@ -234,12 +236,13 @@ def small_multiples_svg(panels: Sequence[tuple[str, Sequence[Series]]], *, title
                 continue
             name, series = panels[k]
             _draw(ax, series, ylim, False, ".0f", start=1, gray_first=len(series) > 1, ends_only=True)
-            ax.set_title(name, loc="left", fontsize=10, fontweight="bold")
+            ax.set_title(name, loc="right" if rtl else "left", fontsize=10, fontweight="bold")
             ax.tick_params(labelsize=8)
         total = panel_height * rows + 0.6
-        fig.suptitle(title, x=0.02, y=1 - 0.08 / total, ha="left", va="top", fontsize=11, fontweight="bold")
+        edge, side = (0.98, "right") if rtl else (0.02, "left")
+        fig.suptitle(title, x=edge, y=1 - 0.08 / total, ha=side, va="top", fontsize=11, fontweight="bold")
         if note:
-            fig.text(0.02, 1 - 0.33 / total, note, ha="left", va="top", fontsize=8.5, color="#4a4a4a")
+            fig.text(edge, 1 - 0.33 / total, note, ha=side, va="top", fontsize=8.5, color="#4a4a4a")
         fig.subplots_adjust(left=0.11, right=0.98, top=1 - 0.75 / total, bottom=0.12 / rows * 2,
                             hspace=0.55, wspace=0.12)
         return _svg(fig, title, desc)

@@ -207,7 +207,8 @@ def trend_chart(est: pd.DataFrame, codebook: Codebook, measures: list[str], titl
     lines = [series(est, m, measure_label(codebook, m)) for m in measures]
     alt = trend_alt(lines, level)
     note = _("Shaded: %(pct)s%% confidence interval.", pct=int(round(level * 100)))
-    return trend_svg(_drawn(lines), title=chart_text(title), desc=f"{alt} {note}", ylabel=score_axis_label()), alt
+    return trend_svg(_drawn(lines), title=chart_text(title), desc=f"{alt} {note}", ylabel=score_axis_label(),
+                     rtl=right_to_left()), alt
 
 
 def domain_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, domains: list[str],
@@ -229,7 +230,8 @@ def domain_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, d
     title = _("%(measure)s by %(group)s", measure=measure_label(codebook, measure), group=by_label(codebook, by).lower())
     alt = trend_alt(lines, level)
     note = _("Gray dashed line: everyone. Shaded: %(pct)s%% confidence interval.", pct=int(round(level * 100)))
-    return small_multiples_svg(panels, title=chart_text(title), desc=f"{alt} {note}", note=chart_text(note)), alt
+    return small_multiples_svg(panels, title=chart_text(title), desc=f"{alt} {note}", note=chart_text(note),
+                               rtl=right_to_left()), alt
 
 
 def gap_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, domains: list[str],
@@ -239,7 +241,8 @@ def gap_chart(est: pd.DataFrame, codebook: Codebook, measure: str, by: str, doma
     title = _("%(measure)s by %(group)s", measure=measure_label(codebook, measure), group=by_label(codebook, by).lower())
     alt = trend_alt(lines, level)
     note = _("Shaded: %(pct)s%% confidence interval.", pct=int(round(level * 100)))
-    return trend_svg(_drawn(lines), title=chart_text(title), desc=f"{alt} {note}", ylabel=score_axis_label()), alt
+    return trend_svg(_drawn(lines), title=chart_text(title), desc=f"{alt} {note}", ylabel=score_axis_label(),
+                     rtl=right_to_left()), alt
 
 
 def chart_alt(kind: str, est: pd.DataFrame, codebook: Codebook, measure: str, by: str, domains: list[str],
@@ -447,7 +450,7 @@ def public_chart(est: pd.DataFrame, codebook: Codebook, measure: str, titles: di
 
 #: The charts' drawing: raised whenever it changes, so that a cached file of an older drawing is
 #: never served (it is in every cached chart's name).
-CHART_DRAWING = 6
+CHART_DRAWING = 7
 
 #: Unicode's isolates: left to right, right to left, and their end.
 LRI, RLI, PDI = "\u2066", "\u2067", "\u2069"
@@ -456,13 +459,18 @@ LRI, RLI, PDI = "\u2066", "\u2067", "\u2069"
 _DIGIT_RUN = re.compile(r"\d(?:[\d.,:%\u2013-]*\d)?%?")
 
 
+def right_to_left() -> bool:
+    """Whether the page's language reads right to left (a chart then starts its titles at the right)."""
+    return direction(locale_code()) == "rtl"
+
+
 def chart_text(text: str) -> str:
     """``text`` as a chart draws it. A chart's text is laid out by the browser inside the SVG,
     left to right, where no <bdi> can reach. In a right-to-left language each line
     with a right-to-left letter is isolated as right to left (RLI ... PDI: "65 أو أكثر" read
     "أو أكثر 65"), and each run of digits in it as left to right (LRI ... PDI: "0-100" after an
     Arabic word read "100-0")."""
-    if direction(locale_code()) != "rtl":
+    if not right_to_left():
         return text
     return "\n".join(_right_to_left(line) for line in text.split("\n"))
 

@@ -275,3 +275,28 @@ def test_the_report_downloads_as_a_zip_from_the_console(demo_client, demo_sign_i
     assert "report.html" in names and "changes.csv" in names
     html = archive.read("report.html").decode()
     assert re.search(rf"Trust score \(East\) rose [\d.]+ points from {first} to {last}", html)
+
+
+@pytest.mark.parametrize("chart", ["trend", "domains", "gaps"])
+def test_chart_titles_start_where_the_language_reads_from(demo_client, demo_sign_in, past_waves, chart):
+    """A chart's title (and a small-multiples chart's panel titles and note) start at the left in
+    English and at the right in Arabic, where its reader begins."""
+    import xml.etree.ElementTree as ET
+
+    demo_sign_in(Role.ANALYST)
+    ns = "{http://www.w3.org/2000/svg}"
+    placed = {}
+    for lang, anchor in (("en", "start"), ("ar", "end")):
+        demo_client.post("/language", data={"lang": lang})
+        url = ("/staff/compare/chart.svg?" + "&".join(f"waves={w}" for w in past_waves)
+               + f"&chart={chart}&measure=trust&by=district&lang={lang}")
+        root = ET.fromstring(demo_client.get(url).get_data(as_text=True))
+        bold = [t for t in root.iter(f"{ns}text") if "font-weight: 700" in (t.get("style") or "")]
+        assert bold, "no title drawn"
+        for title in bold:
+            assert f"text-anchor: {anchor}" in title.get("style"), (lang, title.text)
+        # The chart's own title (the largest) is anchored at the plot's left edge in English and
+        # at its right edge in Arabic.
+        title = max(bold, key=lambda t: float(re.search(r"font-size: ([\d.]+)px", t.get("style")).group(1)))
+        placed[lang] = float(title.get("x")) / float(root.get("viewBox").split()[2])
+    assert placed["en"] < 0.25 and placed["ar"] > 0.6, placed
