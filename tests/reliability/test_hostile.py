@@ -4,7 +4,9 @@ Hypothesis sends very long strings, control characters, invalid UTF-8 (raw byte 
 right-to-left overrides, zero-width characters, emoji, HTML and script, SQL fragments, CSV
 formula prefixes, wrong types, missing, unknown and duplicated fields. Nothing may return a 500;
 afterwards the staff pages are rendered and no generated markup may appear unescaped; bodies over
-the limit get 413. HOSTILE_POSTS sets the number of generated posts per backend (default 10,500).
+the limit get 413. HOSTILE_POSTS and HOSTILE_POSTS_POSTGRES set the number of generated posts
+per backend (8,500 on SQLite and 1,500 on PostgreSQL by default: the 10,000 in all that issue #9
+asks of CI).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from survey.db import db
 from survey.models import Complaint, Role, StaffUser, WaveMode
 from tests.conftest import PASSWORD
 
-POSTS = int(os.environ.get("HOSTILE_POSTS", "10500"))
+POSTS = int(os.environ.get("HOSTILE_POSTS", "8500"))
 #: PostgreSQL repeats a smaller run: the forms and checks are the same, only the database differs.
 POSTS_POSTGRES = int(os.environ.get("HOSTILE_POSTS_POSTGRES", "1500"))
 MARK = "zzhostile"
@@ -138,7 +140,7 @@ def _post(client, path: str, kind: str, body: Any):
     return client.post(path, data=body, check=False)
 
 
-@pytest.mark.slow  # 10,500 posts: about a minute on two cores
+@pytest.mark.slow  # 8,500 posts: about two minutes on two cores
 def test_generated_posts_never_fail_and_stored_text_stays_text(app, world, database_url):
     posts = POSTS if database_url.startswith("sqlite") else POSTS_POSTGRES
     statuses: Counter = Counter()
