@@ -300,3 +300,31 @@ def test_chart_titles_start_where_the_language_reads_from(demo_client, demo_sign
         title = max(bold, key=lambda t: float(re.search(r"font-size: ([\d.]+)px", t.get("style")).group(1)))
         placed[lang] = float(title.get("x")) / float(root.get("viewBox").split()[2])
     assert placed["en"] < 0.25 and placed["ar"] > 0.6, placed
+
+
+@pytest.mark.parametrize("section", ["findings", "indexes"])
+def test_wave_codes_and_signed_numbers_read_left_to_right_in_arabic(demo_client, demo_sign_in, past_waves, section):
+    """On a right-to-left page "2025-q4" was shown "q4-2025", "+4.3" as "4.3+" and "< 0.001" as
+    "0.001 <": every wave code, change, interval and p-value on Compare is isolated left to right,
+    in the tables as <bdi dir="ltr"> and in the sentences as LRI ... PDI."""
+    from survey.results.present import LRI, PDI
+
+    demo_sign_in(Role.ANALYST)
+    demo_client.post("/language", data={"lang": "ar"})
+    page = demo_client.get(compare_url(past_waves, section=section)).get_data(as_text=True)
+    isolated = rf'(<bdi dir="ltr">|{LRI})'
+    waves = re.escape(past_waves[0]) + "|" + re.escape(past_waves[-1])
+    # Every wave code in the page's text (not in its addresses, form values or text alternatives,
+    # which a screen reader reads in logical order) is isolated.
+    body = re.sub(r'(href|value|action|src|alt)="[^"]*"', "", page[page.index("<main"):])
+    shown = list(re.finditer(rf"(?<![\w/=-])({waves})(?![\w-])", body))
+    assert shown, "no wave code on the page"
+    for m in shown:
+        assert re.search(isolated + r"$", body[:m.start()]), body[max(0, m.start() - 80):m.end() + 20]
+    # Every signed number and every "< 0.001" is isolated too.
+    signed = list(re.finditer(r"(?<![\w.])[+−-]\d+\.\d|&lt; 0\.\d+", body))
+    assert signed, "no signed number on the page"
+    for m in signed:
+        before = body[:m.start()]
+        assert re.search(isolated + r"$", before) or re.search(rf"<bdi dir=\"ltr\">[^<{PDI}]*$", before), \
+            body[max(0, m.start() - 80):m.end() + 20]
