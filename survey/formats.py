@@ -18,6 +18,9 @@ from babel import Locale
 from flask_babel import format_date, get_locale
 from markupsafe import Markup
 
+from .context import locale_code
+from .i18n import direction
+
 #: Haitian Creole month names (Akademi Kreyòl Ayisyen spelling), in the day-month-year order
 #: Haitian Creole is written in.
 HT_MONTHS = ("janvye", "fevriye", "mas", "avril", "me", "jen", "jiyè", "out", "septanm", "oktòb", "novanm",
@@ -87,6 +90,21 @@ def long_date(day: dt.date) -> Markup:
 def bdi(text: object) -> Markup:
     """Text whose direction comes from its own first strong letter, isolated from what surrounds it."""
     return Markup("<bdi>%s</bdi>") % (text,)
+
+
+#: Unicode's isolates: left to right, right to left, and their end.
+LRI, RLI, PDI = "\u2066", "\u2067", "\u2069"
+
+
+def right_to_left() -> bool:
+    """Whether the request's language reads right to left."""
+    return direction(locale_code()) == "rtl"
+
+
+def ltr_text(text: str) -> str:
+    """:func:`ltr` in plain characters (LRI ... PDI), for text that is not markup: a sentence that
+    may also go to a CSV file, or a chart's text. Only on right-to-left pages; elsewhere ``text``."""
+    return LRI + text + PDI if right_to_left() else text
 
 
 def ltr(text: object) -> Markup:

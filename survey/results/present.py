@@ -21,8 +21,7 @@ from analysis.io import Codebook
 from analysis.plots import Series, small_multiples_svg, trend_svg
 
 from ..context import locale_code
-from ..formats import Filled, ltr
-from ..i18n import direction
+from ..formats import LRI, PDI, RLI, Filled, ltr, ltr_text, right_to_left
 from ..models import today
 
 
@@ -125,13 +124,13 @@ def deff(value: float | None) -> str:
 def sentence(row: Any, label: str, level: float, adjust: str = "holm", alpha: float = 0.05) -> str:
     """The plain sentence about one change, in the visitor's language."""
     pct = int(round(level * 100))
-    low, high = in_order(change(row["ci_low"], row, signed=False)), in_order(change(row["ci_high"], row, signed=False))
-    first, last = in_order(row["wave_from"]), in_order(row["wave_to"])
+    low, high = ltr_text(change(row["ci_low"], row, signed=False)), ltr_text(change(row["ci_high"], row, signed=False))
+    first, last = ltr_text(row["wave_from"]), ltr_text(row["wave_to"])
     if row["too_few"]:
         return _("%(label)s: too few responses to compare %(first)s with %(last)s (%(n1)s and %(n2)s).",
                  label=label, first=first, last=last, n1=row["n_from"], n2=row["n_to"])
     p = row["p_holm"] if adjust == "holm" else row["p_bh"]
-    size = in_order(change(abs(row["difference"]), row, signed=False))
+    size = ltr_text(change(abs(row["difference"]), row, signed=False))
     if p < alpha and row["comparison"] == "trend":
         if row["difference"] > 0:
             return _("%(label)s rose by %(size)s points a wave from %(first)s to %(last)s (%(pct)s%% CI %(low)s to %(high)s); "
@@ -152,10 +151,10 @@ def sentence(row: Any, label: str, level: float, adjust: str = "holm", alpha: fl
         # The unadjusted interval leaves out zero but the adjusted test does not: say both.
         return _("%(label)s: no detectable change from %(first)s to %(last)s once the other comparisons in this table "
                  "are allowed for (%(change)s points; unadjusted %(pct)s%% CI %(low)s to %(high)s; adjusted p %(p)s).",
-                 label=label, first=first, last=last, change=in_order(change(row["difference"], row)), pct=pct, low=low,
-                 high=high, p=in_order(pvalue(p)))
+                 label=label, first=first, last=last, change=ltr_text(change(row["difference"], row)), pct=pct, low=low,
+                 high=high, p=ltr_text(pvalue(p)))
     return _("%(label)s: no detectable change from %(first)s to %(last)s (%(change)s points, %(pct)s%% CI %(low)s to %(high)s).",
-             label=label, first=first, last=last, change=in_order(change(row["difference"], row)), pct=pct, low=low,
+             label=label, first=first, last=last, change=ltr_text(change(row["difference"], row)), pct=pct, low=low,
              high=high)
 
 
@@ -453,23 +452,8 @@ def public_chart(est: pd.DataFrame, codebook: Codebook, measure: str, titles: di
 #: never served (it is in every cached chart's name).
 CHART_DRAWING = 7
 
-#: Unicode's isolates: left to right, right to left, and their end.
-LRI, RLI, PDI = "\u2066", "\u2067", "\u2069"
-
 #: A run of digits with the signs between them ("0-100", "4.3%"): one number to a reader.
 _DIGIT_RUN = re.compile(r"\d(?:[\d.,:%\u2013-]*\d)?%?")
-
-
-def right_to_left() -> bool:
-    """Whether the page's language reads right to left (a chart then starts its titles at the right)."""
-    return direction(locale_code()) == "rtl"
-
-
-def in_order(text: str) -> str:
-    """A wave's code or a number inside a sentence, kept left to right on a right-to-left page
-    (LRI ... PDI): "2025-q4" read "q4-2025" and "+4.3" read "4.3+" in Arabic. Plain characters,
-    not markup, so the sentence stays text wherever it goes."""
-    return LRI + text + PDI if right_to_left() else text
 
 
 def chart_text(text: str) -> str:
